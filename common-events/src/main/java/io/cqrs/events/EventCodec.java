@@ -1,0 +1,132 @@
+package io.cqrs.events;
+
+import io.cqrs.events.MalformedEventException.Problem;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Converts events to and from the flat string fields of a stream entry; the only place that spells the field names.
+ *
+ * <p>Decoding is strict about the fields it needs and tolerant of fields it does not know, so that adding a field
+ * stays a compatible change; a higher schema number or an unknown type is rejected.
+ */
+public final class EventCodec {
+
+    /** The schema this codec writes and the highest it reads. */
+    public static final int SCHEMA = 1;
+
+    public static final String TYPE_WRITTEN = "record.written";
+    public static final String TYPE_DELETED = "record.deleted";
+
+    private static final String TYPE = "type";
+    private static final String SCHEMA_FIELD = "schema";
+    private static final String COMMAND_ID = "command_id";
+    private static final String KEY = "key";
+    private static final String VALUE = "value";
+    private static final String VERSION = "version";
+    private static final String WRITE_COUNT = "write_count";
+    private static final String OCCURRED_AT = "occurred_at";
+
+    // Always six fraction digits, so that the field reads the same in every entry.
+    private static final DateTimeFormatter TIMESTAMP =
+            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSX").withZone(ZoneOffset.UTC);
+
+    private EventCodec() {}
+
+    /** The stream fields of {@code event}, in the order a person reading {@code XRANGE} expects. */
+    public static Map<String, String> encode(RecordEvent event) {
+        var fields = new LinkedHashMap<String, String>();
+        fields.put(
+                TYPE,
+                switch (event) {
+                    case RecordWritten w -> TYPE_WRITTEN;
+                    case RecordDeleted d -> TYPE_DELETED;
+                });
+        fields.put(SCHEMA_FIELD, Integer.toString(SCHEMA));
+        fields.put(COMMAND_ID, Long.toString(event.commandId()));
+        fields.put(KEY, event.key());
+        if (event instanceof RecordWritten written) {
+            fields.put(VALUE, written.value());
+        }
+        fields.put(VERSION, Long.toString(event.version()));
+        fields.put(WRITE_COUNT, Long.toString(event.writeCount()));
+        fields.put(OCCURRED_AT, TIMESTAMP.format(event.occurredAt()));
+        return fields;
+    }
+
+    /**
+     * The event held by {@code fields}.
+     *
+     * @throws MalformedEventException if a field is missing or malformed, or the schema or type is unknown
+     */
+    public static RecordEvent decode(Map<String, String> fields) {
+        long schema = number(fields, SCHEMA_FIELD);
+        if (schema < 1 || schema > SCHEMA) {
+            throw new MalformedEventException(
+                    Problem.UNKNOWN_SCHEMA,
+                    SCHEMA_FIELD,
+                    "unknown schema " + schema + ", this consumer reads schema 1 to " + SCHEMA);
+        }
+        String type = text(fields, TYPE);
+        long commandId = number(fields, COMMAND_ID);
+        String key = text(fields, KEY);
+        long version = number(fields, VERSION);
+        long writeCount = number(fields, WRITE_COUNT);
+        Instant occurredAt = timestamp(fields, OCCURRED_AT);
+        try {
+            return switch (type) {
+                case TYPE_WRITTEN ->
+                    new RecordWritten(commandId, key, text(fields, VALUE), version, writeCount, occurredAt);
+                case TYPE_DELETED -> new RecordDeleted(commandId, key, version, writeCount, occurredAt);
+                default ->
+                    throw new MalformedEventException(
+                            Problem.UNKNOWN_TYPE,
+                            TYPE,
+                            "unknown event type '" + type + "', expected " + TYPE_WRITTEN + " or " + TYPE_DELETED);
+            };
+        } catch (IllegalArgumentException e) {
+            throw new MalformedEventException(Problem.BAD_VALUE, null, e.getMessage());
+        }
+    }
+
+    private static String text(Map<String, String> fields, String name) {
+        String value = fields.get(name);
+        if (value == null) {
+            throw new MalformedEventException(Problem.MISSING_FIELD, name, "missing field '" + name + "'");
+        }
+        return value;
+    }
+
+    private static long number(Map<String, String> fields, String name) {
+        String value = text(fields, name);
+        try {
+            return Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw new MalformedEventException(
+                    Problem.BAD_NUMBER,
+                    name,
+                    "field '" + name + "' is not a whole number: '" + abbreviate(value) + "'");
+        }
+    }
+
+    private static Instant timestamp(Map<String, String> fields, String name) {
+        String value = text(fields, name);
+        try {
+            return Instant.parse(value);
+        } catch (DateTimeParseException e) {
+            throw new MalformedEventException(
+                    Problem.BAD_TIMESTAMP,
+                    name,
+                    "field '" + name + "' is not an ISO-8601 UTC timestamp: '" + abbreviate(value) + "'");
+        }
+    }
+
+    // Reasons end up in logs and dead-letter entries: never copy a whole (possibly huge) payload into them.
+    private static String abbreviate(String value) {
+        return value.length() <= 40 ? value : value.substring(0, 40) + "...";
+    }
+}

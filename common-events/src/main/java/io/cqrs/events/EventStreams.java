@@ -1,0 +1,15 @@
+package io.cqrs.events;
+
+/** Names of the Redis streams the events travel on. */
+public final class EventStreams {
+
+    /** The stream used when {@code EVENT_STREAM_NAME} is not set. */
+    public static final String DEFAULT_STREAM = "cqrs:events";
+
+    private EventStreams() {}
+
+    /** The dead-letter stream that belongs to {@code stream}. */
+    public static String deadLetterStream(String stream) {
+        return stream + ":dlq";
+    }
+}

@@ -1,0 +1,13 @@
+package io.cqrs.events;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class EventStreamsTests {
+
+    @Test
+    void deadLetterStreamSitsBesideItsStream() {
+        assertThat(EventStreams.deadLetterStream(EventStreams.DEFAULT_STREAM)).isEqualTo("cqrs:events:dlq");
+    }
+}

@@ -1,0 +1,5 @@
+/** The query side: records with read counts, O(1) stats and honest health over the read model. */
+@NullMarked
+package io.cqrs.read;
+
+import org.jspecify.annotations.NullMarked;
