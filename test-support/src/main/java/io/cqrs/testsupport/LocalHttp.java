@@ -24,6 +24,35 @@ public final class LocalHttp {
         return send(HttpRequest.newBuilder(uri(path)).GET());
     }
 
+    public HttpResponse<String> postJson(String path, String json, String... headers) {
+        return send(withHeaders(HttpRequest.newBuilder(uri(path)), headers)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    public HttpResponse<String> putJson(String path, String json, String... headers) {
+        return send(withHeaders(HttpRequest.newBuilder(uri(path)), headers)
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    public HttpResponse<String> delete(String path, String... headers) {
+        return send(withHeaders(HttpRequest.newBuilder(uri(path)), headers).DELETE());
+    }
+
+    /** A path segment as a client must send it: everything but unreserved characters percent-encoded, {@code /} too. */
+    public static String segment(String text) {
+        return java.net.URLEncoder.encode(text, java.nio.charset.StandardCharsets.UTF_8)
+                .replace("+", "%20");
+    }
+
+    private static HttpRequest.Builder withHeaders(HttpRequest.Builder request, String... headers) {
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        return request;
+    }
+
     public HttpResponse<String> send(HttpRequest.Builder request) {
         try {
             return CLIENT.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());

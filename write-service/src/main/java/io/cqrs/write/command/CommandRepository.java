@@ -1,0 +1,237 @@
+package io.cqrs.write.command;
+
+import io.cqrs.write.command.GroupPlan.NumberedCommand;
+import io.cqrs.write.command.PendingUnit.IdempotencyClaim;
+import java.sql.Array;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.springframework.dao.DuplicateKeyException;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+/**
+ * The write database's commands, key states and idempotency keys, written set-based: one statement per table per
+ * group, whatever the group's size.
+ */
+@Repository
+class CommandRepository {
+
+    private final JdbcClient jdbc;
+
+    CommandRepository(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    /** The states of {@code keys} that exist, locked for this transaction in key order (so groups never deadlock). */
+    Map<String, KeyState> lockStates(Collection<String> keys) {
+        var states = new HashMap<String, KeyState>();
+        jdbc.sql("""
+                        select key, version, write_count, deleted from key_state
+                        where key = any(?) order by key for update
+                        """).param(keys.toArray(String[]::new)).query(rs -> {
+            var state = keyState(rs);
+            states.put(state.key(), state);
+        });
+        return states;
+    }
+
+    Optional<KeyState> findState(String key) {
+        return jdbc.sql("select key, version, write_count, deleted from key_state where key = ?")
+                .param(key)
+                .query((rs, row) -> keyState(rs))
+                .optional();
+    }
+
+    /** Appends the commands and returns them with their ids and the transaction's timestamp, in the given order. */
+    List<StoredCommand> insertCommands(List<NumberedCommand> commands) {
+        int n = commands.size();
+        var keys = new String[n];
+        var versions = new long[n];
+        var ops = new String[n];
+        var values = new String[n];
+        var writeCounts = new long[n];
+        var idempotencyKeys = new String[n];
+        for (int i = 0; i < n; i++) {
+            var c = commands.get(i);
+            keys[i] = c.command().key();
+            versions[i] = c.version();
+            ops[i] = c.command().op().label();
+            values[i] = c.command().value();
+            writeCounts[i] = c.writeCount();
+            idempotencyKeys[i] = c.idempotencyKey();
+        }
+        Map<String, Map<Long, Long>> ids = new HashMap<>();
+        var createdAt = new Instant[1];
+        jdbc.sql("""
+                        insert into commands (key, version, op, value, write_count, idempotency_key)
+                        select * from unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[])
+                        returning id, key, version, created_at
+                        """)
+                .params(keys, versions, ops, values, writeCounts, idempotencyKeys)
+                .query(rs -> {
+                    ids.computeIfAbsent(rs.getString("key"), k -> new HashMap<>())
+                            .put(rs.getLong("version"), rs.getLong("id"));
+                    createdAt[0] = rs.getTimestamp("created_at").toInstant();
+                });
+        var stored = new ArrayList<StoredCommand>(n);
+        for (var c : commands) {
+            long id = ids.get(c.command().key()).get(c.version());
+            stored.add(new StoredCommand(id, c.command(), c.version(), c.writeCount(), createdAt[0], null));
+        }
+        return stored;
+    }
+
+    /**
+     * Creates the state rows of keys seen for the first time.
+     *
+     * @throws DuplicateKeyException if another transaction created one of them meanwhile; retry the group
+     */
+    void insertStates(List<KeyState> states) {
+        if (states.isEmpty()) {
+            return;
+        }
+        int inserted = jdbc.sql("""
+                        insert into key_state (key, version, write_count, deleted, updated_at)
+                        select k, v, w, d, now() from unnest(?::text[], ?::bigint[], ?::bigint[], ?::boolean[])
+                            as s(k, v, w, d)
+                        on conflict (key) do nothing
+                        """).params(stateColumns(states)).update();
+        if (inserted != states.size()) {
+            throw new DuplicateKeyException("another transaction created some of these keys first; retry the group");
+        }
+    }
+
+    void updateStates(List<KeyState> states) {
+        if (states.isEmpty()) {
+            return;
+        }
+        jdbc.sql("""
+                        update key_state set version = s.v, write_count = s.w, deleted = s.d, updated_at = now()
+                        from unnest(?::text[], ?::bigint[], ?::bigint[], ?::boolean[]) as s(k, v, w, d)
+                        where key_state.key = s.k
+                        """).params(stateColumns(states)).update();
+    }
+
+    void addToTotals(long writes, long deletes) {
+        jdbc.sql("update write_totals set commands = commands + ?, writes = writes + ?, deletes = deletes + ?")
+                .params(writes + deletes, writes, deletes)
+                .update();
+    }
+
+    /**
+     * Takes the Idempotency-Keys of a group for it; returns the keys another request already holds. Waits for a
+     * concurrent transaction that inserted one of them, so two instances never both apply the same request.
+     */
+    Set<String> claimIdempotencyKeys(List<IdempotencyClaim> claims) {
+        if (claims.isEmpty()) {
+            return Set.of();
+        }
+        var taken = new HashSet<String>();
+        claims.forEach(c -> taken.add(c.key()));
+        jdbc.sql("""
+                        insert into idempotency_keys (idempotency_key, request_hash, command_ids)
+                        select k, h, '{}' from unnest(?::text[], ?::text[]) as c(k, h)
+                        on conflict do nothing
+                        returning idempotency_key
+                        """)
+                .params(
+                        claims.stream().map(IdempotencyClaim::key).toArray(String[]::new),
+                        claims.stream().map(IdempotencyClaim::requestHash).toArray(String[]::new))
+                .query(rs -> {
+                    taken.remove(rs.getString(1));
+                });
+        return taken;
+    }
+
+    void completeIdempotencyKey(String idempotencyKey, long[] commandIds) {
+        jdbc.sql("update idempotency_keys set command_ids = ? where idempotency_key = ?")
+                .params(commandIds, idempotencyKey)
+                .update();
+    }
+
+    /** Forgets a claim whose request wrote nothing, so that a retry is judged afresh. */
+    void releaseIdempotencyKey(String idempotencyKey) {
+        jdbc.sql("delete from idempotency_keys where idempotency_key = ?")
+                .param(idempotencyKey)
+                .update();
+    }
+
+    Optional<IdempotentRequest> findIdempotencyKey(String idempotencyKey) {
+        return jdbc.sql("select request_hash, command_ids from idempotency_keys where idempotency_key = ?")
+                .param(idempotencyKey)
+                .query((rs, row) -> new IdempotentRequest(rs.getString(1), longs(rs.getArray(2))))
+                .optional();
+    }
+
+    /** The commands with these ids, with the stream ids of their published events, in the order of {@code ids}. */
+    List<StoredCommand> findCommands(long[] ids) {
+        Map<Long, StoredCommand> byId = new HashMap<>();
+        jdbc.sql("""
+                        select c.id, c.key, c.version, c.op, c.value, c.write_count, c.created_at, o.stream_id
+                        from commands c left join outbox o on o.command_id = c.id
+                        where c.id = any(?)
+                        """).param(ids).query(rs -> {
+            var op = Command.Op.valueOf(rs.getString("op").toUpperCase(java.util.Locale.ROOT));
+            var command = new Command(op, rs.getString("key"), rs.getString("value"));
+            Timestamp createdAt = rs.getTimestamp("created_at");
+            byId.put(
+                    rs.getLong("id"),
+                    new StoredCommand(
+                            rs.getLong("id"),
+                            command,
+                            rs.getLong("version"),
+                            rs.getLong("write_count"),
+                            createdAt.toInstant(),
+                            rs.getString("stream_id")));
+        });
+        return Arrays.stream(ids).mapToObj(byId::get).toList();
+    }
+
+    /** Deletes Idempotency-Keys older than the retention window, at most {@code limit} at a time. */
+    int deleteIdempotencyKeysOlderThan(Duration retention, int limit) {
+        return jdbc.sql("""
+                        delete from idempotency_keys where idempotency_key in (
+                            select idempotency_key from idempotency_keys
+                            where created_at < now() - ?::interval limit ?)
+                        """)
+                .params(retention.toMillis() + " milliseconds", limit)
+                .update();
+    }
+
+    record IdempotentRequest(String requestHash, long[] commandIds) {}
+
+    private static Object[] stateColumns(List<KeyState> states) {
+        return new Object[] {
+            states.stream().map(KeyState::key).toArray(String[]::new),
+            states.stream().mapToLong(KeyState::version).toArray(),
+            states.stream().mapToLong(KeyState::writeCount).toArray(),
+            toBooleans(states)
+        };
+    }
+
+    private static Boolean[] toBooleans(List<KeyState> states) {
+        return states.stream().map(KeyState::deleted).toArray(Boolean[]::new);
+    }
+
+    private static KeyState keyState(ResultSet rs) throws SQLException {
+        return new KeyState(
+                rs.getString("key"), rs.getLong("version"), rs.getLong("write_count"), rs.getBoolean("deleted"));
+    }
+
+    private static long[] longs(Array array) throws SQLException {
+        Long[] values = (Long[]) array.getArray();
+        return Arrays.stream(values).mapToLong(Long::longValue).toArray();
+    }
+}

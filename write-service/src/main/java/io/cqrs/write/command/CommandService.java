@@ -1,0 +1,132 @@
+package io.cqrs.write.command;
+
+import io.cqrs.write.command.CommandRepository.IdempotentRequest;
+import io.cqrs.write.command.PendingUnit.IdempotencyClaim;
+import io.cqrs.write.command.PendingUnit.Outcome;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
+import org.springframework.stereotype.Service;
+
+/**
+ * The write use cases: a write, a batch of writes, a delete — each all-or-nothing, each answered with the versions
+ * its commands got. Idempotency-Keys make retries safe: the first request's result is returned, nothing is written.
+ */
+@Service
+public class CommandService {
+
+    private final GroupCommitter committer;
+    private final CommandRepository commands;
+    private final WriteProperties properties;
+    private final MeterRegistry meters;
+
+    CommandService(
+            GroupCommitter committer, CommandRepository commands, WriteProperties properties, MeterRegistry meters) {
+        this.committer = committer;
+        this.commands = commands;
+        this.properties = properties;
+        this.meters = meters;
+    }
+
+    /** What a request wrote, or — for a retry under the same Idempotency-Key — what its first attempt wrote. */
+    public record Written(List<StoredCommand> commands, boolean replayed) {
+
+        public StoredCommand single() {
+            return commands.getFirst();
+        }
+    }
+
+    Written execute(List<Command> requested, @Nullable String idempotencyKey) {
+        IdempotencyClaim claim =
+                idempotencyKey == null ? null : new IdempotencyClaim(idempotencyKey, fingerprint(requested));
+        if (claim != null) {
+            var first = commands.findIdempotencyKey(claim.key());
+            if (first.isPresent()) {
+                return replay(claim, first.get());
+            }
+        }
+        Outcome outcome;
+        try {
+            outcome = await(committer.submit(new PendingUnit(requested, claim)));
+        } catch (WriteStoreUnavailable e) {
+            count(requested, "unavailable");
+            throw e;
+        }
+        return switch (outcome) {
+            case Outcome.Applied applied -> {
+                count(requested, "applied");
+                yield new Written(applied.commands(), false);
+            }
+            case Outcome.NothingToDelete nothing -> {
+                count(requested, "not_found");
+                throw new RecordNotFound(nothing.key());
+            }
+            case Outcome.KeyTaken taken ->
+                replay(
+                        claim,
+                        commands.findIdempotencyKey(taken.idempotencyKey())
+                                .orElseThrow(() -> new IllegalStateException("claimed Idempotency-Key vanished")));
+        };
+    }
+
+    private Written replay(@Nullable IdempotencyClaim claim, IdempotentRequest first) {
+        if (claim == null || !first.requestHash().equals(claim.requestHash())) {
+            throw new IdempotencyKeyReused(claim == null ? "" : claim.key());
+        }
+        var replayed = commands.findCommands(first.commandIds());
+        count(replayed.stream().map(StoredCommand::command).toList(), "replayed");
+        return new Written(replayed, true);
+    }
+
+    private Outcome await(PendingUnit unit) {
+        try {
+            return unit.outcome().get(properties.commitTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new WriteStoreUnavailable(
+                    "no answer from the write database within "
+                            + properties.commitTimeout().toSeconds()
+                            + " s; the write may still be applied, retry with the same Idempotency-Key to be sure",
+                    e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WriteStoreUnavailable("interrupted while waiting for the write database", e);
+        }
+    }
+
+    private void count(List<Command> requested, String result) {
+        var op = requested.getFirst().op().label();
+        meters.counter("cqrs.write.commands", "op", op, "result", result).increment(requested.size());
+    }
+
+    // Same commands, same fingerprint, however the JSON was spelled; NUL separates fields (keys and values never hold
+    // one).
+    private static String fingerprint(List<Command> requested) {
+        try {
+            var digest = MessageDigest.getInstance("SHA-256");
+            for (Command command : requested) {
+                digest.update((command.op().label()
+                                + '\0'
+                                + command.key()
+                                + '\0'
+                                + (command.value() == null ? "" : command.value())
+                                + '\0')
+                        .getBytes(StandardCharsets.UTF_8));
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+}

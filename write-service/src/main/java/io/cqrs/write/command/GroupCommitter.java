@@ -1,0 +1,306 @@
+package io.cqrs.write.command;
+
+import io.cqrs.events.RecordEvent;
+import io.cqrs.write.command.PendingUnit.IdempotencyClaim;
+import io.cqrs.write.command.PendingUnit.Outcome;
+import io.cqrs.write.outbox.OutboxRelay;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.dao.ConcurrencyFailureException;
+import org.springframework.dao.DataAccessException;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.DuplicateKeyException;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Group commit: requests queue their units here; a few committer threads each take what has queued up (up to
+ * {@code groupMaxCommands}) and apply it in one transaction — commands, key states, outbox rows and counters — then
+ * publish the group's events in one pipelined batch and answer every request. Under load, groups grow by themselves;
+ * alone, a request goes through at once.
+ */
+@Component
+class GroupCommitter implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(GroupCommitter.class);
+    private static final int MAX_ATTEMPTS = 5;
+    private static final long DATABASE_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final CommandRepository commands;
+    private final OutboxRelay relay;
+    private final TransactionTemplate transactions;
+    private final WriteProperties properties;
+    private final BlockingQueue<PendingUnit> queue = new LinkedBlockingQueue<>();
+    private final DistributionSummary groupSizes;
+    private final Timer commitTimes;
+    private final List<Thread> committers = new ArrayList<>();
+    private volatile boolean running;
+    private volatile long databaseUnavailableUntil = System.nanoTime();
+
+    GroupCommitter(
+            CommandRepository commands,
+            OutboxRelay relay,
+            TransactionTemplate transactions,
+            WriteProperties properties,
+            MeterRegistry meters) {
+        this.commands = commands;
+        this.relay = relay;
+        this.transactions = transactions;
+        this.properties = properties;
+        this.groupSizes = DistributionSummary.builder("cqrs.write.group.commands")
+                .description("Commands per group-commit transaction")
+                .publishPercentileHistogram()
+                .register(meters);
+        this.commitTimes = Timer.builder("cqrs.write.group.commit")
+                .description("Time to apply one group in the write database")
+                .publishPercentileHistogram()
+                .register(meters);
+    }
+
+    /** Queues a unit; its outcome completes once its group has committed (and its events were offered to Redis). */
+    PendingUnit submit(PendingUnit unit) {
+        if (!running) {
+            throw new WriteStoreUnavailable("the write service is shutting down");
+        }
+        if (System.nanoTime() < databaseUnavailableUntil) {
+            throw new WriteStoreUnavailable("the write database was unreachable a moment ago");
+        }
+        queue.add(unit);
+        return unit;
+    }
+
+    private void run() {
+        var group = new ArrayList<PendingUnit>();
+        while (running || !queue.isEmpty()) {
+            try {
+                PendingUnit first = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                group.add(first);
+                int size = first.commands().size();
+                PendingUnit next;
+                while (size < properties.groupMaxCommands()
+                        && (next = queue.peek()) != null
+                        && size + next.commands().size() <= properties.groupMaxCommands()
+                        && queue.remove(next)) {
+                    group.add(next);
+                    size += next.commands().size();
+                }
+                process(group);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                log.error("Group of {} requests failed unexpectedly", group.size(), e);
+                group.forEach(unit -> unit.outcome().completeExceptionally(e));
+            } finally {
+                group.clear();
+            }
+        }
+    }
+
+    private void process(List<PendingUnit> group) {
+        if (System.nanoTime() < databaseUnavailableUntil) {
+            failAll(group, new WriteStoreUnavailable("the write database was unreachable a moment ago"));
+            return;
+        }
+        Map<PendingUnit, Outcome> outcomes;
+        try {
+            outcomes = commitWithRetries(group);
+        } catch (DataAccessResourceFailureException | TransactionException e) {
+            // Fail fast for a moment instead of making every queued request wait out a connection timeout.
+            databaseUnavailableUntil = System.nanoTime() + DATABASE_PAUSE_NANOS;
+            log.warn("Write database unavailable, {} requests refused: {}", group.size(), e.getMessage());
+            failAll(group, new WriteStoreUnavailable("the write database is unreachable", e));
+            return;
+        } catch (DataAccessException e) {
+            if (group.size() > 1) {
+                // Something in the group broke the transaction: apply each request alone so that it fails alone.
+                log.warn("Group of {} requests failed ({}); applying them one by one", group.size(), e.getMessage());
+                group.forEach(unit -> process(List.of(unit)));
+                return;
+            }
+            log.error("Request failed in the write database", e);
+            failAll(group, e);
+            return;
+        }
+        publishAndAnswer(outcomes);
+    }
+
+    private Map<PendingUnit, Outcome> commitWithRetries(List<PendingUnit> group) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return commitTimes.record(() -> transactions.execute(status -> commit(group)));
+            } catch (DuplicateKeyException | ConcurrencyFailureException e) {
+                // Another instance created one of our new keys first, or a deadlock: the next attempt sees its rows.
+                if (attempt == MAX_ATTEMPTS) {
+                    throw e;
+                }
+                log.debug("Retrying group after a concurrent change (attempt {}): {}", attempt, e.getMessage());
+            }
+        }
+    }
+
+    private Map<PendingUnit, Outcome> commit(List<PendingUnit> group) {
+        // Identity: units are records holding whole command lists, too costly to hash by value.
+        Map<PendingUnit, Outcome> outcomes = new IdentityHashMap<>();
+        var units = claimIdempotencyKeys(group, outcomes);
+        var keys = new LinkedHashSet<String>();
+        units.forEach(unit -> unit.commands().forEach(c -> keys.add(c.key())));
+        var plan = GroupPlan.of(units, commands.lockStates(keys));
+        var numbered = plan.commands();
+        List<StoredCommand> stored = numbered.isEmpty() ? List.of() : commands.insertCommands(numbered);
+        commands.insertStates(plan.newKeys());
+        commands.updateStates(plan.changedKeys());
+        if (!stored.isEmpty()) {
+            relay.enqueue(stored.stream().mapToLong(StoredCommand::id).toArray());
+            long writes = stored.stream()
+                    .filter(c -> c.command().op() == Command.Op.WRITE)
+                    .count();
+            commands.addToTotals(writes, stored.size() - writes);
+        }
+        int next = 0;
+        for (var step : plan.steps()) {
+            var unitCommands = stored.subList(next, next + step.commands().size());
+            next += step.commands().size();
+            IdempotencyClaim claim = step.unit().claim();
+            if (step.nothingToDelete() != null) {
+                outcomes.put(step.unit(), new Outcome.NothingToDelete(step.nothingToDelete()));
+                if (claim != null) {
+                    commands.releaseIdempotencyKey(claim.key());
+                }
+            } else {
+                outcomes.put(step.unit(), new Outcome.Applied(List.copyOf(unitCommands)));
+                if (claim != null) {
+                    commands.completeIdempotencyKey(
+                            claim.key(),
+                            unitCommands.stream().mapToLong(StoredCommand::id).toArray());
+                }
+            }
+        }
+        groupSizes.record(stored.size());
+        return outcomes;
+    }
+
+    // The first unit of the group with a given Idempotency-Key claims it; the others, and those whose key another
+    // request already holds, end as KeyTaken and are answered from the first request's result.
+    private List<PendingUnit> claimIdempotencyKeys(List<PendingUnit> group, Map<PendingUnit, Outcome> outcomes) {
+        var claims = new ArrayList<IdempotencyClaim>();
+        var claimants = new HashMap<String, PendingUnit>();
+        var units = new ArrayList<PendingUnit>(group.size());
+        for (PendingUnit unit : group) {
+            IdempotencyClaim claim = unit.claim();
+            if (claim == null) {
+                units.add(unit);
+            } else if (claimants.putIfAbsent(claim.key(), unit) == null) {
+                claims.add(claim);
+                units.add(unit);
+            } else {
+                outcomes.put(unit, new Outcome.KeyTaken(claim.key()));
+            }
+        }
+        Set<String> taken = commands.claimIdempotencyKeys(claims);
+        if (taken.isEmpty()) {
+            return units;
+        }
+        var claimed = new ArrayList<PendingUnit>(units.size());
+        for (PendingUnit unit : units) {
+            if (unit.claim() != null && taken.contains(unit.claim().key())) {
+                outcomes.put(unit, new Outcome.KeyTaken(unit.claim().key()));
+            } else {
+                claimed.add(unit);
+            }
+        }
+        return claimed;
+    }
+
+    private void publishAndAnswer(Map<PendingUnit, Outcome> outcomes) {
+        var events = new ArrayList<RecordEvent>();
+        outcomes.values().forEach(outcome -> {
+            if (outcome instanceof Outcome.Applied applied) {
+                applied.commands().forEach(c -> events.add(c.event()));
+            }
+        });
+        Map<Long, String> streamIds = relay.publishNow(events);
+        outcomes.forEach((unit, outcome) -> unit.outcome().complete(withEventIds(outcome, streamIds)));
+        try {
+            relay.confirm(streamIds);
+        } catch (DataAccessException e) {
+            // The events are on the stream; the sweeper will publish them again, which the projector ignores.
+            log.warn("Could not mark {} published events in the outbox: {}", streamIds.size(), e.getMessage());
+        }
+    }
+
+    private static Outcome withEventIds(Outcome outcome, Map<Long, String> streamIds) {
+        if (outcome instanceof Outcome.Applied applied && !streamIds.isEmpty()) {
+            return new Outcome.Applied(applied.commands().stream()
+                    .map(c -> c.withEventId(streamIds.get(c.id())))
+                    .toList());
+        }
+        return outcome;
+    }
+
+    private static void failAll(List<PendingUnit> group, RuntimeException e) {
+        group.forEach(unit -> unit.outcome().completeExceptionally(e));
+    }
+
+    @Override
+    public void start() {
+        running = true;
+        for (int i = 0; i < properties.committers(); i++) {
+            committers.add(Thread.ofPlatform()
+                    .name("group-committer-" + i)
+                    .daemon(false)
+                    .start(this::run));
+        }
+        log.info(
+                "Group commit started with {} committers, up to {} commands per transaction",
+                properties.committers(),
+                properties.groupMaxCommands());
+    }
+
+    /** Refuses new requests, then lets the committers finish everything already queued. */
+    @Override
+    public void stop() {
+        running = false;
+        for (Thread committer : committers) {
+            try {
+                committer.join(properties.commitTimeout().toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        committers.clear();
+        PendingUnit left;
+        while ((left = queue.poll()) != null) {
+            left.outcome().completeExceptionally(new WriteStoreUnavailable("the write service is shutting down"));
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    /** Stops after the web server has stopped taking requests, and before the connection pool closes. */
+    @Override
+    public int getPhase() {
+        return SmartLifecycle.DEFAULT_PHASE - 4096;
+    }
+}

@@ -1,0 +1,20 @@
+package io.cqrs.write.command;
+
+/** Where a key stands: its latest version over all commands, its number of writes, and whether it is deleted. */
+record KeyState(String key, long version, long writeCount, boolean deleted) {
+
+    static KeyState unwritten(String key) {
+        return new KeyState(key, 0, 0, false);
+    }
+
+    boolean exists() {
+        return version > 0 && !deleted;
+    }
+
+    KeyState after(Command command) {
+        return switch (command.op()) {
+            case WRITE -> new KeyState(key, version + 1, writeCount + 1, false);
+            case DELETE -> new KeyState(key, version + 1, writeCount, true);
+        };
+    }
+}

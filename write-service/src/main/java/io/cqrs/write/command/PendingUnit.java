@@ -1,0 +1,32 @@
+package io.cqrs.write.command;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What one request asked for, waiting to join a group commit: applied all together or not at all.
+ *
+ * @param claim the request's Idempotency-Key and fingerprint, or null without the header
+ */
+record PendingUnit(List<Command> commands, @Nullable IdempotencyClaim claim, CompletableFuture<Outcome> outcome) {
+
+    PendingUnit(List<Command> commands, @Nullable IdempotencyClaim claim) {
+        this(List.copyOf(commands), claim, new CompletableFuture<>());
+    }
+
+    record IdempotencyClaim(String key, String requestHash) {}
+
+    /** How a unit ended; every unit of a group gets one. */
+    sealed interface Outcome {
+
+        /** The unit's commands, committed, in request order. */
+        record Applied(List<StoredCommand> commands) implements Outcome {}
+
+        /** A delete of a key with no live record; nothing was written. */
+        record NothingToDelete(String key) implements Outcome {}
+
+        /** Another request holds this Idempotency-Key; nothing was written, the first request's result stands. */
+        record KeyTaken(String idempotencyKey) implements Outcome {}
+    }
+}

@@ -1,0 +1,88 @@
+package io.cqrs.write.command;
+
+import io.cqrs.write.command.CommandService.Written;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.JsonNode;
+
+/** POST/PUT /write, POST /write/batch and DELETE /write/{key}: HTTP in, validated commands to the service, JSON out. */
+@RestController
+class WriteController {
+
+    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+    private final CommandService commands;
+    private final CommandRules rules;
+
+    WriteController(CommandService commands, CommandRules rules) {
+        this.commands = commands;
+        this.rules = rules;
+    }
+
+    @PostMapping(path = "/write", consumes = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<WriteResponse> write(
+            @RequestBody WriteRequest body, @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String key) {
+        var violations = new ArrayList<Violation>();
+        Command command = rules.write("", body.key(), body.value(), violations);
+        rules.checkIdempotencyKey(key, violations);
+        if (command == null || !violations.isEmpty()) {
+            throw new InvalidCommand(Command.Op.WRITE, violations);
+        }
+        return respond(commands.execute(List.of(command), key), w -> WriteResponse.of(w.single(), "Value written"));
+    }
+
+    @PutMapping(path = "/write", consumes = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<WriteResponse> put(
+            @RequestBody WriteRequest body, @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String key) {
+        return write(body, key);
+    }
+
+    @PostMapping(path = "/write/batch", consumes = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<BatchResponse> batch(
+            @RequestBody BatchRequest body, @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String key) {
+        var violations = new ArrayList<Violation>();
+        List<Command> batch = rules.batch(body.commands(), violations);
+        rules.checkIdempotencyKey(key, violations);
+        if (!violations.isEmpty()) {
+            throw new InvalidCommand(Command.Op.WRITE, violations);
+        }
+        return respond(commands.execute(batch, key), BatchResponse::of);
+    }
+
+    @DeleteMapping("/write/{key}")
+    ResponseEntity<WriteResponse> delete(
+            @PathVariable String key, @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String idempotencyKey) {
+        Command command = rules.delete(key);
+        var violations = new ArrayList<Violation>();
+        rules.checkIdempotencyKey(idempotencyKey, violations);
+        if (!violations.isEmpty()) {
+            throw new InvalidCommand(Command.Op.DELETE, violations);
+        }
+        return respond(
+                commands.execute(List.of(command), idempotencyKey),
+                w -> WriteResponse.of(w.single(), "Record deleted"));
+    }
+
+    private static <T> ResponseEntity<T> respond(Written written, Function<Written, T> body) {
+        var response = ResponseEntity.ok();
+        if (written.replayed()) {
+            response.header("Idempotent-Replayed", "true");
+        }
+        return response.body(body.apply(written));
+    }
+
+    record WriteRequest(@Nullable JsonNode key, @Nullable JsonNode value) {}
+
+    record BatchRequest(@Nullable JsonNode commands) {}
+}

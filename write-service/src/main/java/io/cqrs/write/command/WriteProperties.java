@@ -1,0 +1,33 @@
+package io.cqrs.write.command;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Positive;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * How commands are accepted and grouped.
+ *
+ * @param maxValueBytes largest value, in UTF-8 bytes ({@code CQRS_MAX_VALUE_BYTES})
+ * @param maxBatchCommands most commands in one {@code POST /write/batch}
+ * @param maxBodySize largest request body; more is a 413 ({@code CQRS_MAX_BODY_SIZE})
+ * @param groupMaxCommands most commands one group-commit transaction takes
+ * @param committers transactions in flight at once; two overlap one group's commit with the next one's work
+ * @param commitTimeout how long a request waits for its group before it is told to retry
+ * @param idempotencyRetention how long an Idempotency-Key is remembered
+ */
+@Validated
+@ConfigurationProperties("cqrs.write")
+public record WriteProperties(
+        @DefaultValue("65536") @Positive int maxValueBytes,
+        @DefaultValue("1000") @Positive @Max(10_000) int maxBatchCommands,
+        @DefaultValue("8MB") @NotNull DataSize maxBodySize,
+        @DefaultValue("2000") @Positive int groupMaxCommands,
+        @DefaultValue("2") @Min(1) @Max(16) int committers,
+        @DefaultValue("10s") @NotNull Duration commitTimeout,
+        @DefaultValue("24h") @NotNull Duration idempotencyRetention) {}

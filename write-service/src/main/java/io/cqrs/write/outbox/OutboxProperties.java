@@ -1,0 +1,32 @@
+package io.cqrs.write.outbox;
+
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Positive;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * How committed events travel to the stream.
+ *
+ * @param publishTimeout how long a request waits for its events' XADD before answering "queued"
+ * @param pauseAfterFailure after a failed publish, how long requests skip publishing and leave it to the sweeper
+ * @param sweepInterval how often the sweeper looks for unpublished rows
+ * @param sweepDelay how old an unpublished row must be before the sweeper takes it from the relay
+ * @param sweepBatch rows per sweeper transaction
+ * @param maxBackoff longest wait between two attempts at one row
+ * @param retention how long published rows are kept for replay
+ * @param cleanupBatch rows deleted per cleanup statement
+ */
+@Validated
+@ConfigurationProperties("cqrs.outbox")
+public record OutboxProperties(
+        @DefaultValue("1s") @NotNull Duration publishTimeout,
+        @DefaultValue("1s") @NotNull Duration pauseAfterFailure,
+        @DefaultValue("1s") @NotNull Duration sweepInterval,
+        @DefaultValue("2s") @NotNull Duration sweepDelay,
+        @DefaultValue("1000") @Positive int sweepBatch,
+        @DefaultValue("60s") @NotNull Duration maxBackoff,
+        @DefaultValue("24h") @NotNull Duration retention,
+        @DefaultValue("10000") @Positive int cleanupBatch) {}
