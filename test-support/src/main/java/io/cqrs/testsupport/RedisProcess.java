@@ -1,0 +1,104 @@
+package io.cqrs.testsupport;
+
+import static org.awaitility.Awaitility.await;
+
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A Redis server of a test's own, on a free loopback port, that the test may stop and start again to play an outage
+ * without disturbing anyone else's Redis. Needs {@code redis-server} on the PATH (Debian's redis-server package).
+ */
+public final class RedisProcess implements AutoCloseable {
+
+    private final int port;
+    private @Nullable Process process;
+
+    private RedisProcess(int port) {
+        this.port = port;
+    }
+
+    /** Starts a server without persistence on a free port and waits until it answers. */
+    public static RedisProcess start() {
+        var redis = new RedisProcess(freePort());
+        redis.restart();
+        return redis;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public RedisURI uri() {
+        return RedisURI.create("127.0.0.1", port);
+    }
+
+    /** Starts the server again on the same port, empty, and waits until it answers. */
+    public synchronized void restart() {
+        if (process != null && process.isAlive()) {
+            return;
+        }
+        try {
+            process = new ProcessBuilder(List.of(
+                            "redis-server",
+                            "--port",
+                            Integer.toString(port),
+                            "--bind",
+                            "127.0.0.1",
+                            "--save",
+                            "",
+                            "--appendonly",
+                            "no"))
+                    .redirectErrorStream(true)
+                    .redirectOutput(new File(System.getProperty("java.io.tmpdir"), "redis-" + port + ".log"))
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "cannot start redis-server: is it installed (apt-get install redis-server)?", e);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(this::answers);
+    }
+
+    /** Kills the server, as a crash would; everything it held is lost. */
+    public synchronized void stop() {
+        if (process != null) {
+            process.destroyForcibly();
+            try {
+                process.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private boolean answers() {
+        var client = RedisClient.create(uri());
+        try (var connection = client.connect()) {
+            return "PONG".equals(connection.sync().ping());
+        } catch (RuntimeException e) {
+            return false;
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    private static int freePort() {
+        try (var socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package io.cqrs.write;
+
+import static io.cqrs.write.WriteApiIT.json;
+import static io.cqrs.write.WriteApiIT.key;
+import static io.cqrs.write.WriteApiIT.ok;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.jayway.jsonpath.JsonPath;
+import io.cqrs.events.EventCodec;
+import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.RealServers;
+import io.cqrs.testsupport.RedisProcess;
+import io.cqrs.testsupport.TestStream;
+import io.lettuce.core.Range;
+import io.lettuce.core.RedisClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
+import org.springframework.context.annotation.Primary;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/** The outbox under a Redis outage: writes keep succeeding, events queue, and all of them arrive once Redis is back. */
+@SpringBootTest(
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {"cqrs.outbox.sweep-interval=200ms", "cqrs.outbox.sweep-delay=500ms", "cqrs.outbox.max-backoff=1s"
+        })
+@Import({RealServers.class, OutboxIT.OwnRedis.class})
+class OutboxIT {
+
+    static final RedisProcess REDIS = RedisProcess.start();
+
+    /** This context's Redis is one the test can kill and restart. */
+    @TestConfiguration(proxyBeanMethods = false)
+    static class OwnRedis {
+        @Bean
+        @Primary
+        DataRedisConnectionDetails ownRedis() {
+            return new DataRedisConnectionDetails() {
+                @Override
+                public Standalone getStandalone() {
+                    return Standalone.of("127.0.0.1", REDIS.port());
+                }
+            };
+        }
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    JdbcClient jdbc;
+
+    @Autowired
+    TestStream stream;
+
+    @AfterAll
+    static void stopRedis() {
+        REDIS.close();
+    }
+
+    @Test
+    void writesSucceedWhileRedisIsDownAndEveryEventIsPublishedOnceItIsBack() {
+        var http = new LocalHttp(port);
+        ok(http.postJson("/write", json(key("before"), "v")));
+        REDIS.stop();
+
+        var commandIds = new ArrayList<Long>();
+        for (int i = 0; i < 20; i++) {
+            var body = ok(http.postJson("/write", json(key("during"), "v" + i)));
+            assertThat(body.read("$.event_id", String.class)).isNull();
+            assertThat(body.read("$.message", String.class)).contains("event queued");
+            commandIds.add(body.read("$.command_id", Long.class));
+        }
+        var health = JsonPath.parse(http.get("/actuator/health").body());
+        assertThat(health.read("$.components.outbox.details.backlog", Long.class))
+                .isGreaterThanOrEqualTo(20);
+        assertThat(http.get("/actuator/health/readiness").statusCode()).isEqualTo(200);
+        assertThat(ok(http.get("/stats")).read("$.outbox_backlog", Long.class)).isGreaterThanOrEqualTo(20);
+
+        REDIS.restart();
+
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(publishedCommandIds()).containsAll(commandIds));
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(jdbc.sql("select count(*) from outbox where published_at is null")
+                                .query(Long.class)
+                                .single())
+                        .isZero());
+        assertThat(jdbc.sql("select count(*) from outbox where command_id = any(?) and last_error is null")
+                        .param(commandIds.stream().mapToLong(Long::longValue).toArray())
+                        .query(Long.class)
+                        .single())
+                .isEqualTo(commandIds.size());
+    }
+
+    @Test
+    void theSweeperPublishesCommandsLeftUnpublishedByACrash() {
+        // As if the process died between commit and publish: the command and its outbox row, nothing on the stream.
+        long id = jdbc.sql("""
+                        insert into commands (key, version, op, value, write_count) values (?, 1, 'write', 'orphan', 1)
+                        returning id
+                        """).param(key("orphan")).query(Long.class).single();
+        jdbc.sql("insert into outbox (command_id) values (?)").param(id).update();
+
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(publishedCommandIds()).contains(id));
+        assertThat(jdbc.sql("select stream_id from outbox where command_id = ?")
+                        .param(id)
+                        .query(String.class)
+                        .single())
+                .isNotNull();
+    }
+
+    private Set<Long> publishedCommandIds() {
+        var client = RedisClient.create(REDIS.uri());
+        try (var connection = client.connect()) {
+            Set<Long> ids = new HashSet<>();
+            List<io.lettuce.core.StreamMessage<String, String>> entries =
+                    connection.sync().xrange(stream.name(), Range.unbounded());
+            entries.forEach(e -> ids.add(EventCodec.decode(e.getBody()).commandId()));
+            return ids;
+        } finally {
+            client.shutdown();
+        }
+    }
+}

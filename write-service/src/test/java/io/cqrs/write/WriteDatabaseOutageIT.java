@@ -1,0 +1,92 @@
+package io.cqrs.write;
+
+import static io.cqrs.write.WriteApiIT.json;
+import static io.cqrs.write.WriteApiIT.key;
+import static io.cqrs.write.WriteApiIT.ok;
+import static io.cqrs.write.WriteApiIT.problem;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cqrs.testsupport.LocalHttp;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/** The write database becomes unreachable: writes get a fast 503 with Retry-After, nothing partial, then recover. */
+@WriteServiceTest
+class WriteDatabaseOutageIT {
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    JdbcConnectionDetails database;
+
+    @Autowired
+    JdbcClient jdbc;
+
+    @Test
+    void refusesWritesWithRetryAfterWhileTheDatabaseIsUnreachableAndRecoversAfterwards() throws SQLException {
+        var http = new LocalHttp(port);
+        String key = key("outage");
+        ok(http.postJson("/write", json(key, "before")));
+
+        String name = databaseName();
+        try (Connection admin = adminConnection()) {
+            cutOff(admin, name, true);
+            try {
+                var refused = http.postJson("/write", json(key, "during"));
+
+                problem(refused, 503, "urn:cqrs:problem:write-store-unavailable");
+                assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
+            } finally {
+                cutOff(admin, name, false);
+            }
+            var recovered = await().atMost(Duration.ofSeconds(20))
+                    .until(() -> http.postJson("/write", json(key, "after")), r -> r.statusCode() == 200);
+
+            // The refused write left nothing behind: "after" directly follows "before".
+            assertThat(ok(recovered).read("$.version", Long.class)).isEqualTo(2);
+            assertThat(jdbc.sql("select count(*) from commands where value = 'during'")
+                            .query(Long.class)
+                            .single())
+                    .isZero();
+        }
+    }
+
+    private String databaseName() {
+        return jdbc.sql("select current_database()").query(String.class).single();
+    }
+
+    // An administrative connection to the same server, outside the database that goes away.
+    private Connection adminConnection() throws SQLException {
+        var properties = new Properties();
+        properties.setProperty("user", database.getUsername());
+        if (database.getPassword() != null) {
+            properties.setProperty("password", database.getPassword());
+        }
+        return DriverManager.getConnection(
+                database.getJdbcUrl().replaceFirst("(jdbc:postgresql://[^/]+/)[^?]*", "$1postgres"), properties);
+    }
+
+    // A real outage of this test's own database: no new connections, and the pool's existing ones are cut.
+    private static void cutOff(Connection admin, String database, boolean off) throws SQLException {
+        try (var statement = admin.createStatement()) {
+            statement.execute("alter database \"" + database + "\" allow_connections " + !off);
+        }
+        if (off) {
+            try (var terminate = admin.prepareStatement(
+                    "select pg_terminate_backend(pid) from pg_stat_activity where datname = ?")) {
+                terminate.setString(1, database);
+                terminate.execute();
+            }
+        }
+    }
+}
