@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Publishes committed commands' events to the stream: one pipelined batch of XADDs per group, on a connection of its
@@ -36,6 +37,7 @@ public class OutboxRelay implements DisposableBean {
     private final String stream;
     private final OutboxProperties properties;
     private final OutboxRepository outbox;
+    private final TransactionTemplate transactions;
     private final Counter published;
     private final Counter failures;
     private final Object connecting = new Object();
@@ -47,7 +49,9 @@ public class OutboxRelay implements DisposableBean {
             StreamProperties stream,
             OutboxProperties properties,
             OutboxRepository outbox,
+            TransactionTemplate transactions,
             MeterRegistry meters) {
+        this.transactions = transactions;
         this.redis = redis;
         this.stream = stream.stream();
         this.properties = properties;
@@ -88,7 +92,13 @@ public class OutboxRelay implements DisposableBean {
 
     /** Records in the outbox that these events reached the stream. */
     public void confirm(Map<Long, String> streamIds) {
-        outbox.markPublished(streamIds);
+        if (streamIds.isEmpty()) {
+            return;
+        }
+        transactions.executeWithoutResult(status -> {
+            outbox.relaxDurability();
+            outbox.markPublished(streamIds);
+        });
     }
 
     /** XADDs every event without waiting in between, then waits for all replies up to {@code timeout}. */

@@ -29,6 +29,11 @@ class OutboxRepository {
                 .update();
     }
 
+    /**
+     * Marks rows published. Runs in the caller's transaction; when that transaction exists only for this, it may
+     * commit without waiting for the WAL flush ({@link #relaxDurability()}): losing the mark in a crash only means the
+     * sweeper publishes the events again, which the projector ignores.
+     */
     void markPublished(Map<Long, String> streamIds) {
         if (streamIds.isEmpty()) {
             return;
@@ -43,6 +48,11 @@ class OutboxRepository {
                         streamIds.keySet().stream().mapToLong(Long::longValue).toArray(),
                         streamIds.values().toArray(String[]::new))
                 .update();
+    }
+
+    /** Lets the current transaction commit without waiting for its WAL record to reach the disk. */
+    void relaxDurability() {
+        jdbc.sql("set local synchronous_commit = off").update();
     }
 
     /** Puts the rows off with exponential backoff (1 s, 2 s, 4 s ... up to {@code maxBackoff}) and the reason. */
