@@ -34,7 +34,11 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 /** The outbox under a Redis outage: writes keep succeeding, events queue, and all of them arrive once Redis is back. */
 @SpringBootTest(
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = {"cqrs.outbox.sweep-interval=200ms", "cqrs.outbox.sweep-delay=500ms", "cqrs.outbox.max-backoff=1s"
+        properties = {
+            "cqrs.outbox.sweep-interval=200ms",
+            "cqrs.outbox.sweep-delay=500ms",
+            "cqrs.outbox.max-backoff=1s",
+            "cqrs.outbox.cleanup-interval=200ms"
         })
 @Import({RealServers.class, OutboxIT.OwnRedis.class})
 class OutboxIT {
@@ -121,6 +125,43 @@ class OutboxIT {
                         .query(String.class)
                         .single())
                 .isNotNull();
+    }
+
+    @Test
+    void deletesPublishedRowsAndIdempotencyKeysPastTheirRetentionAndKeepsTheRest() {
+        long old = insertPublished(key("old"), "now() - interval '25 hours'");
+        long recent = insertPublished(key("recent"), "now() - interval '1 hour'");
+        jdbc.sql("insert into idempotency_keys (idempotency_key, request_hash, command_ids, created_at)"
+                        + " values ('expired-key', 'h', '{}', now() - interval '25 hours')")
+                .update();
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(count("select count(*) from outbox where command_id = ?", old))
+                    .isZero();
+            assertThat(count("select count(*) from idempotency_keys where idempotency_key = ?", "expired-key"))
+                    .isZero();
+        });
+        assertThat(count("select count(*) from outbox where command_id = ?", recent))
+                .isOne();
+        assertThat(count("select count(*) from commands where id = ?", old))
+                .as("the command log itself is never cleaned up")
+                .isOne();
+    }
+
+    private long count(String sql, Object parameter) {
+        return jdbc.sql(sql).param(parameter).query(Long.class).single();
+    }
+
+    private long insertPublished(String key, String publishedAt) {
+        long id = jdbc.sql("insert into commands (key, version, op, value, write_count) values (?, 1, 'write', 'v', 1)"
+                        + " returning id")
+                .param(key)
+                .query(Long.class)
+                .single();
+        jdbc.sql("insert into outbox (command_id, published_at, stream_id) values (?, " + publishedAt + ", '1-0')")
+                .param(id)
+                .update();
+        return id;
     }
 
     private Set<Long> publishedCommandIds() {
