@@ -12,7 +12,7 @@ import org.springframework.context.annotation.Import;
 /**
  * The one application context the read service's integration tests share (so Spring's context cache starts it once):
  * the whole service on a random port, over a fresh PostgreSQL database and Redis stream of its own, with a short
- * flush interval and fast listener reconnects so that tests wait briefly.
+ * flush interval, a 1 s lag threshold and fast listener reconnects so that tests wait briefly.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
@@ -20,6 +20,7 @@ import org.springframework.context.annotation.Import;
         webEnvironment = WebEnvironment.RANDOM_PORT,
         properties = {
             "cqrs.read.count.flush-interval=200ms",
+            "cqrs.health.lag-threshold=1s",
             "cqrs.read.listener.reconnect-min=50ms",
             "cqrs.read.listener.reconnect-max=500ms",
             "spring.datasource.hikari.maximum-pool-size=8"
