@@ -122,6 +122,16 @@ class NearCacheTests {
     }
 
     @Test
+    void staysWithinItsBound() {
+        for (int i = 0; i < 1000; i++) {
+            long version = i;
+            cache.load("k" + i, () -> new Row("v", version));
+        }
+
+        assertThat(cache.size()).isLessThanOrEqualTo(100);
+    }
+
+    @Test
     void countsHitsAndMisses() {
         cache = new NearCache<>(new CacheProperties(true, 100), Row::version, meters);
         cache.resume();

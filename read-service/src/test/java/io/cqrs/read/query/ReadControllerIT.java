@@ -124,6 +124,17 @@ class ReadControllerIT {
             assertThat(json(response).read("$.value", String.class)).isEqualTo("value of " + key);
         }
 
+        @ParameterizedTest
+        @ValueSource(strings = {".", ".."})
+        void readsKeysThatLookLikeRelativePathSegments(String key) {
+            projector.write(key, "dots", 1);
+
+            HttpResponse<String> response = http.get("/read/" + key.replace(".", "%2E"));
+
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            assertThat(json(response).read("$.key", String.class)).isEqualTo(key);
+        }
+
         private static void assertNotFound(HttpResponse<String> response) {
             assertThat(response.statusCode()).isEqualTo(404);
             assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
