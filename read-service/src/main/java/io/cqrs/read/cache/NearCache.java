@@ -34,7 +34,8 @@ public final class NearCache<V> {
 
     private sealed interface Slot permits Cached, Loading {}
 
-    private record Cached(@Nullable Object value, long version) implements Slot {}
+    /** A cached value, with the lookup answer made once so that a hit allocates nothing. */
+    private record Cached(Hit<?> hit, long version) implements Slot {}
 
     /** A load in flight; {@code fence} is the highest version notified since it began. Guarded by the map's lock. */
     private static final class Loading implements Slot {
@@ -92,7 +93,7 @@ public final class NearCache<V> {
     public Lookup<V> get(String key) {
         if (isActive() && slots.get(key) instanceof Cached cached) {
             hits.increment();
-            return new Hit<>((V) cached.value());
+            return (Lookup<V>) cached.hit();
         }
         misses.increment();
         return (Lookup<V>) MISS;
@@ -112,20 +113,24 @@ public final class NearCache<V> {
             // Another load is in flight or just finished: read for ourselves, keep theirs.
             return loader.get();
         }
-        V value;
+        V value = null;
+        boolean loaded = false;
         try {
             value = loader.get();
-        } catch (RuntimeException e) {
-            slots.remove(key, loading);
-            throw e;
+            loaded = true;
+        } finally {
+            if (!loaded) {
+                slots.remove(key, loading);
+            }
         }
+        V cachedValue = value;
         long loadedVersion = value == null ? 0 : version.applyAsLong(value);
         slots.computeIfPresent(key, (k, current) -> {
             if (current != loading) {
                 return current;
             }
             boolean fresh = loading.fence <= loadedVersion && loading.epoch == epoch.get() && isActive();
-            return fresh ? new Cached(value, loadedVersion) : null;
+            return fresh ? new Cached(new Hit<>(cachedValue), loadedVersion) : null;
         });
         return value;
     }
