@@ -4,17 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cqrs.testsupport.ActuatorChecks;
 import io.cqrs.testsupport.LocalHttp;
-import io.cqrs.testsupport.RealServers;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.core.JdbcTemplate;
 
-@SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT)
-@Import(RealServers.class)
+@ReadServiceTest
 class ReadServiceApplicationIT {
 
     @LocalServerPort
@@ -22,6 +17,9 @@ class ReadServiceApplicationIT {
 
     @Autowired
     JdbcTemplate jdbc;
+
+    @Autowired
+    ProjectorDouble projector;
 
     @Test
     void startsOnAMigratedDatabase() {
@@ -35,11 +33,40 @@ class ReadServiceApplicationIT {
 
     @Test
     void reportsHealthWithDatabaseAndRedis() {
+        projector.catchUp();
         ActuatorChecks.assertHealthy(new LocalHttp(port));
     }
 
     @Test
     void servesPrometheusMetrics() {
         ActuatorChecks.assertPrometheusScrapes(new LocalHttp(port), "read-service");
+    }
+
+    @Test
+    void exposesTheReadSideMetricsUnderTheirScrapedNames() {
+        String key = "metrics-" + System.nanoTime();
+        projector.write(key, "v", 1);
+        var http = new ReadHttp(port);
+        http.read(key);
+        http.read(key);
+        http.read("metrics-missing-" + System.nanoTime());
+        http.read(key, "min_version=9&wait_ms=0");
+
+        String scrape = http.get("/actuator/prometheus").body();
+
+        assertThat(scrape)
+                .contains("cqrs_read_requests_total{application=\"read-service\",result=\"found\"}")
+                .contains("cqrs_read_requests_total{application=\"read-service\",result=\"not_found\"}")
+                .contains("cqrs_read_requests_total{application=\"read-service\",result=\"version_not_reached\"}")
+                .contains("cqrs_read_request_duration_seconds_bucket{application=\"read-service\",result=\"found\",le=")
+                .contains("cqrs_read_cache_hits_total{")
+                .contains("cqrs_read_cache_misses_total{")
+                .contains("cqrs_read_cache_entries{")
+                .contains("cqrs_read_count_flush_lag_seconds{")
+                .contains("cqrs_read_count_flush_failures_total{")
+                .contains("cqrs_read_count_flushed_reads_total{")
+                .contains("cqrs_read_notifications_connected{")
+                .contains("cqrs_projection_lag_seconds{")
+                .contains("http_server_requests_seconds_bucket{");
     }
 }

@@ -1,0 +1,228 @@
+package io.cqrs.read.changes;
+
+import io.cqrs.events.RecordChanges;
+import io.cqrs.read.cache.NearCache;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+
+/**
+ * Holds one plain PgJDBC connection (outside the pool) that {@code LISTEN}s on {@link RecordChanges#CHANNEL}, on a
+ * thread of its own. Each notice drops older cache entries and wakes read-your-writes waiters. When the connection
+ * is lost, notices sent meanwhile are lost with it: the cache is emptied and bypassed, and the listener reconnects
+ * with backoff; once subscribed again it re-enables the cache and wakes every waiter to look again.
+ */
+@Component
+class ChangeListener implements SmartLifecycle {
+
+    /** The {@code application_name} of the listening connection, to find it in {@code pg_stat_activity}. */
+    static final String APPLICATION_NAME = "cqrs-read-listener";
+
+    private static final Logger log = LoggerFactory.getLogger(ChangeListener.class);
+
+    private final JdbcConnectionDetails database;
+    private final NearCache<?> cache;
+    private final VersionWaiters waiters;
+    private final ListenerProperties properties;
+    private final CountDownLatch stopping = new CountDownLatch(1);
+    private volatile @Nullable Thread thread;
+    private volatile @Nullable Connection connection;
+    private volatile boolean listening;
+
+    ChangeListener(
+            JdbcConnectionDetails database,
+            NearCache<?> cache,
+            VersionWaiters waiters,
+            ListenerProperties properties,
+            MeterRegistry meters) {
+        this.database = database;
+        this.cache = cache;
+        this.waiters = waiters;
+        this.properties = properties;
+        Gauge.builder("cqrs.read.notifications.connected", this, l -> l.isListening() ? 1 : 0)
+                .description("1 while the commit-notification listener is subscribed, else 0")
+                .register(meters);
+    }
+
+    boolean isListening() {
+        return listening;
+    }
+
+    @Override
+    public void start() {
+        Thread listener =
+                Thread.ofPlatform().name("cqrs-change-listener").daemon().unstarted(this::run);
+        thread = listener;
+        listener.start();
+    }
+
+    @Override
+    public void stop() {
+        stopping.countDown();
+        closeQuietly(connection);
+        Thread listener = thread;
+        if (listener != null) {
+            try {
+                listener.join(Duration.ofSeconds(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        thread = null;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return thread != null;
+    }
+
+    /**
+     * Subscribed before the web server starts and unsubscribed after it stopped, so requests drained by a graceful
+     * shutdown still have a fresh cache and their waits still get woken.
+     */
+    @Override
+    public int getPhase() {
+        return WebServerApplicationContext.START_STOP_LIFECYCLE_PHASE - 512;
+    }
+
+    private boolean stopped() {
+        return stopping.getCount() == 0;
+    }
+
+    private void run() {
+        Duration backoff = properties.reconnectMin();
+        while (!stopped()) {
+            try (Connection listen = connect()) {
+                connection = listen;
+                try (Statement statement = listen.createStatement()) {
+                    statement.execute("LISTEN " + RecordChanges.CHANNEL);
+                }
+                cache.resume();
+                listening = true;
+                // Notices sent before LISTEN took effect are lost: whoever waits looks at the database again.
+                waiters.wakeAll();
+                log.info("Listening for commit notifications on {}", RecordChanges.CHANNEL);
+                backoff = properties.reconnectMin();
+                receive(listen);
+            } catch (SQLException | RuntimeException e) {
+                if (stopped()) {
+                    break;
+                }
+                log.warn(
+                        "Commit notifications unavailable ({}); retrying in {} ms", e.getMessage(), backoff.toMillis());
+            } finally {
+                connection = null;
+                if (listening) {
+                    listening = false;
+                    cache.suspend();
+                }
+            }
+            if (pause(backoff)) {
+                break;
+            }
+            backoff = backoff.multipliedBy(2).compareTo(properties.reconnectMax()) > 0
+                    ? properties.reconnectMax()
+                    : backoff.multipliedBy(2);
+        }
+        log.info("Stopped listening for commit notifications");
+    }
+
+    private void receive(Connection listen) throws SQLException {
+        PGConnection pg = listen.unwrap(PGConnection.class);
+        int pollMillis = (int) properties.pollInterval().toMillis();
+        long quietSince = System.nanoTime();
+        while (!stopped()) {
+            PGNotification[] notifications = pg.getNotifications(pollMillis);
+            if (notifications != null && notifications.length > 0) {
+                quietSince = System.nanoTime();
+                for (PGNotification notification : notifications) {
+                    dispatch(notification);
+                }
+            } else if (System.nanoTime() - quietSince
+                    > properties.pingInterval().toNanos()) {
+                try (Statement ping = listen.createStatement()) {
+                    ping.execute("select 1");
+                }
+                quietSince = System.nanoTime();
+            }
+        }
+    }
+
+    private void dispatch(PGNotification notification) {
+        if (!RecordChanges.CHANNEL.equals(notification.getName())) {
+            return;
+        }
+        List<RecordChanges.Change> changes;
+        try {
+            changes = RecordChanges.decode(notification.getParameter());
+        } catch (IllegalArgumentException e) {
+            // We cannot tell which keys moved, so nothing cached can be trusted.
+            log.warn("Unreadable commit notification from backend {}: {}", notification.getPID(), e.getMessage());
+            cache.suspend();
+            cache.resume();
+            waiters.wakeAll();
+            return;
+        }
+        for (RecordChanges.Change change : changes) {
+            cache.versionReached(change.key(), change.version());
+            waiters.versionReached(change.key(), change.version());
+        }
+        log.debug("Commit notification with {} changes", changes.size());
+    }
+
+    private Connection connect() throws SQLException {
+        var info = new Properties();
+        info.setProperty("user", database.getUsername());
+        String password = database.getPassword();
+        if (password != null) {
+            info.setProperty("password", password);
+        }
+        info.setProperty("ApplicationName", APPLICATION_NAME);
+        info.setProperty("connectTimeout", "2");
+        // A silently dead peer fails the periodic ping after this long instead of hanging the loop.
+        info.setProperty(
+                "socketTimeout",
+                String.valueOf(Math.max(1, properties.pingInterval().toSeconds() * 2)));
+        info.setProperty("tcpKeepAlive", "true");
+        Connection listen = DriverManager.getConnection(database.getJdbcUrl(), info);
+        listen.setAutoCommit(true);
+        return listen;
+    }
+
+    /** Waits for {@code pause} unless stopping; true when stopping. */
+    private boolean pause(Duration pause) {
+        try {
+            return stopping.await(pause.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return true;
+        }
+    }
+
+    private static void closeQuietly(@Nullable Connection connection) {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                log.debug("Closing the listening connection: {}", e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package io.cqrs.read.changes;
+
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The connection that listens for the projector's commit notifications.
+ *
+ * @param pollInterval how long one wait for notifications blocks before the loop looks around (stop, ping)
+ * @param pingInterval after this long without a notification the connection is checked with a query, so that a
+ *     silently dead connection is noticed and the cache bypassed
+ * @param reconnectMin first pause before reconnecting after the connection was lost; doubles up to reconnectMax
+ */
+@Validated
+@ConfigurationProperties("cqrs.read.listener")
+record ListenerProperties(
+        @DefaultValue("500ms") @NotNull Duration pollInterval,
+        @DefaultValue("5s") @NotNull Duration pingInterval,
+        @DefaultValue("100ms") @NotNull Duration reconnectMin,
+        @DefaultValue("5s") @NotNull Duration reconnectMax) {}

@@ -1,0 +1,105 @@
+package io.cqrs.read.query;
+
+import io.cqrs.read.cache.NearCache;
+import io.cqrs.read.changes.VersionWaiters;
+import io.cqrs.read.readcount.ReadCounter;
+import java.time.Duration;
+import org.jspecify.annotations.Nullable;
+import org.springframework.stereotype.Service;
+
+/**
+ * Reads a record for a client: from the near cache when it can, else the database; waits for a version when asked;
+ * counts the read. A cached hot key costs no database I/O: the count is in memory too.
+ */
+@Service
+class ReadService {
+
+    /** The record served and its read count, this read included. */
+    record Counted(StoredRecord record, long readCount) {}
+
+    /** A record (or its absence) and whether its stored read count was read at {@code epoch}, fresh. */
+    private record Found(@Nullable StoredRecord record, boolean fresh, long epoch) {}
+
+    private final RecordRepository records;
+    private final NearCache<StoredRecord> cache;
+    private final ReadCounter counter;
+    private final VersionWaiters waiters;
+    private final WaitProperties waits;
+
+    ReadService(
+            RecordRepository records,
+            NearCache<StoredRecord> cache,
+            ReadCounter counter,
+            VersionWaiters waiters,
+            WaitProperties waits) {
+        this.records = records;
+        this.cache = cache;
+        this.counter = counter;
+        this.waiters = waiters;
+        this.waits = waits;
+    }
+
+    /**
+     * The live record under {@code key}, at {@code minVersion} or newer when given (waiting up to {@code wait}).
+     *
+     * @throws RecordNotFound when there is none (or it is deleted)
+     * @throws VersionNotReached when {@code minVersion} was not reached in time
+     */
+    Counted read(String key, @Nullable Long minVersion, @Nullable Duration wait) {
+        Found found = lookup(key);
+        if (minVersion != null && versionOf(found.record()) < minVersion) {
+            found = awaitVersion(key, minVersion, waits.capped(wait == null ? waits.defaultWait() : wait));
+        }
+        StoredRecord record = live(key, found.record());
+        long readCount = found.fresh() ? counter.count(key, found.epoch(), record.readCount()) : counter.tryCount(key);
+        while (readCount == ReadCounter.UNKNOWN) {
+            // Served from the cache, but this instance holds no count for the key: learn the stored one.
+            long epoch = counter.epoch();
+            record = live(key, records.find(key).orElse(null));
+            readCount = counter.count(key, epoch, record.readCount());
+        }
+        return new Counted(record, readCount);
+    }
+
+    private Found lookup(String key) {
+        if (cache.get(key) instanceof NearCache.Hit<StoredRecord> hit) {
+            return new Found(hit.value(), false, 0);
+        }
+        long epoch = counter.epoch();
+        return new Found(cache.load(key, () -> records.find(key).orElse(null)), true, epoch);
+    }
+
+    private Found awaitVersion(String key, long minVersion, Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            // Register first, then look: a notification arriving in between still wakes us.
+            try (var waiter = waiters.register(key, minVersion)) {
+                long epoch = counter.epoch();
+                StoredRecord current = records.find(key).orElse(null);
+                if (versionOf(current) >= minVersion) {
+                    return new Found(current, true, epoch);
+                }
+                long remaining = deadline - System.nanoTime();
+                if (remaining <= 0) {
+                    throw new VersionNotReached(
+                            key, minVersion, current == null ? null : current.version(), waits.retryAfterSeconds());
+                }
+                waiter.await(Duration.ofNanos(remaining));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new VersionNotReached(key, minVersion, null, waits.retryAfterSeconds());
+            }
+        }
+    }
+
+    private static StoredRecord live(String key, @Nullable StoredRecord record) {
+        if (record == null || record.deleted()) {
+            throw new RecordNotFound(key);
+        }
+        return record;
+    }
+
+    private static long versionOf(@Nullable StoredRecord record) {
+        return record == null ? 0 : record.version();
+    }
+}

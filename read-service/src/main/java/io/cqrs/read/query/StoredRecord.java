@@ -1,0 +1,15 @@
+package io.cqrs.read.query;
+
+import java.time.Instant;
+import org.jspecify.annotations.Nullable;
+
+/** One row of {@code records} as the read database holds it; a tombstone when {@code deleted}. */
+record StoredRecord(
+        String key,
+        @Nullable String value,
+        long version,
+        long writeCount,
+        long readCount,
+        boolean deleted,
+        Instant createdAt,
+        Instant updatedAt) {}

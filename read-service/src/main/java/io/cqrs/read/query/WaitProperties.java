@@ -1,0 +1,37 @@
+package io.cqrs.read.query;
+
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Read-your-writes waits ({@code ?min_version=N&wait_ms=M}).
+ *
+ * @param defaultWait how long to wait when {@code wait_ms} is not given
+ * @param maxWait longer {@code wait_ms} values are cut to this
+ * @param retryAfter sent as {@code Retry-After} (whole seconds, at least 1) when the wait runs out
+ */
+@Validated
+@ConfigurationProperties("cqrs.read.wait")
+record WaitProperties(
+        @DefaultValue("1000ms") @NotNull Duration defaultWait,
+        @DefaultValue("10s") @NotNull Duration maxWait,
+        @DefaultValue("1s") @NotNull Duration retryAfter) {
+
+    WaitProperties {
+        if (maxWait.isNegative() || defaultWait.isNegative() || defaultWait.compareTo(maxWait) > 0) {
+            throw new IllegalArgumentException(
+                    "cqrs.read.wait: need 0 <= default-wait <= max-wait, got " + defaultWait + " and " + maxWait);
+        }
+    }
+
+    Duration capped(Duration requested) {
+        return requested.compareTo(maxWait) > 0 ? maxWait : requested;
+    }
+
+    long retryAfterSeconds() {
+        return Math.max(1, (retryAfter.toMillis() + 999) / 1000);
+    }
+}

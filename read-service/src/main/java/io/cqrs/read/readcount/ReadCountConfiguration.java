@@ -1,0 +1,13 @@
+package io.cqrs.read.readcount;
+
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+@Configuration(proxyBeanMethods = false)
+class ReadCountConfiguration {
+
+    @Bean
+    ReadCounter readCounter() {
+        return new ReadCounter();
+    }
+}

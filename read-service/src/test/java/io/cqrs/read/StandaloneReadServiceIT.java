@@ -1,0 +1,146 @@
+package io.cqrs.read;
+
+import static io.cqrs.read.ReadHttp.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.cqrs.testsupport.TestStream;
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * Starts and stops whole read services beside the shared test context, on its database: counts must survive a
+ * graceful restart, and the service must work with a role that holds only the grants in {@code db/roles}.
+ */
+@ReadServiceTest
+class StandaloneReadServiceIT {
+
+    private static final Path GRANTS = Path.of("..", "db", "roles", "read-service-grants.sql");
+
+    @Autowired
+    ProjectorDouble projector;
+
+    @Autowired
+    JdbcConnectionDetails database;
+
+    @Autowired
+    TestStream stream;
+
+    private JdbcTemplate jdbc() {
+        return projector.jdbc();
+    }
+
+    private long storedReadCount(String key) {
+        return jdbc().queryForObject("select read_count from records where key = ?", Long.class, key);
+    }
+
+    private long totalReads() {
+        return jdbc().queryForObject("select total_reads from read_totals", Long.class);
+    }
+
+    private static long readCount(ReadHttp http, String key) {
+        HttpResponse<String> response = http.read(key);
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return json(response).read("$.read_count", Long.class);
+    }
+
+    @Test
+    void keepsExactCountsAcrossAGracefulRestart() {
+        String key = "restart-" + System.nanoTime();
+        projector.write(key, "v", 1);
+        // Only the shutdown flushes, so what the database holds afterwards is the shutdown's doing.
+        String onlyShutdownFlushes = "cqrs.read.count.flush-interval=1h";
+        String password = database.getPassword() == null ? "" : database.getPassword();
+
+        try (var first = StandaloneReadService.start(
+                database.getJdbcUrl(), database.getUsername(), password, stream, onlyShutdownFlushes)) {
+            var http = new ReadHttp(first.port());
+            for (long expected = 1; expected <= 5; expected++) {
+                assertThat(readCount(http, key)).isEqualTo(expected);
+            }
+            assertThat(storedReadCount(key)).isZero();
+        }
+        assertThat(storedReadCount(key)).isEqualTo(5);
+
+        try (var second = StandaloneReadService.start(
+                database.getJdbcUrl(), database.getUsername(), password, stream, onlyShutdownFlushes)) {
+            assertThat(readCount(new ReadHttp(second.port()), key)).isEqualTo(6);
+        }
+        assertThat(storedReadCount(key)).isEqualTo(6);
+    }
+
+    @Test
+    void worksWithTheLeastPrivilegedRole() throws Exception {
+        String role = "cqrs_read_"
+                + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+        String password = "pw-" + role;
+        jdbc().execute("create role " + role + " login password '" + password + "'");
+        try {
+            applyGrants(role);
+            String key = "least-" + System.nanoTime();
+            projector.write(key, "v1", 1);
+            long totalBefore = totalReads();
+            String url = database.getJdbcUrl().replaceFirst("\\?.*$", "");
+
+            try (var service =
+                    StandaloneReadService.start(url, role, password, stream, "cqrs.read.count.flush-interval=100ms")) {
+                var http = new ReadHttp(service.port());
+                assertThat(readCount(http, key)).isEqualTo(1);
+                assertThat(readCount(http, key)).isEqualTo(2);
+                await().atMost(Duration.ofSeconds(10)).until(() -> storedReadCount(key) == 2);
+
+                CompletableFuture<HttpResponse<String>> waiting =
+                        CompletableFuture.supplyAsync(() -> http.read(key, "min_version=2&wait_ms=10000"));
+                projector.write(key, "v2", 2);
+                assertThat(json(waiting.join()).read("$.value", String.class)).isEqualTo("v2");
+
+                assertThat(http.get("/stats").statusCode()).isEqualTo(200);
+                projector.catchUp();
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> json(http.get("/health"))
+                                .read("$.status", String.class)
+                                .equals("UP"));
+                assertThat(readCount(http, key)).isEqualTo(4);
+            }
+            assertThat(storedReadCount(key)).isEqualTo(4);
+            assertThat(totalReads()).isEqualTo(totalBefore + 4);
+
+            try (var asRole = DriverManager.getConnection(url, role, password);
+                    var sql = asRole.createStatement()) {
+                assertThatThrownBy(() -> sql.executeUpdate("update records set value = 'x' where key = '" + key + "'"))
+                        .isInstanceOf(SQLException.class)
+                        .hasMessageContaining("permission denied");
+                assertThatThrownBy(() -> sql.executeUpdate("update projection_state set records = 0"))
+                        .isInstanceOf(SQLException.class)
+                        .hasMessageContaining("permission denied");
+            }
+        } finally {
+            jdbc().execute("drop owned by " + role);
+            jdbc().execute("drop role " + role);
+        }
+    }
+
+    /** Applies the grants script as psql would, with {@code read_role} set. */
+    private void applyGrants(String role) throws IOException {
+        String script =
+                Files.readString(GRANTS).replaceAll("(?m)^--.*$", "").replace(":\"read_role\"", '"' + role + '"');
+        for (String statement : script.split(";")) {
+            if (!statement.isBlank()) {
+                jdbc().execute(statement);
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package io.cqrs.read.changes;
+
+import static io.cqrs.read.ReadHttp.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cqrs.read.ProjectorDouble;
+import io.cqrs.read.ReadHttp;
+import io.cqrs.read.ReadServiceTest;
+import io.cqrs.read.cache.NearCache;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.web.server.LocalServerPort;
+
+/**
+ * The near cache as clients see it. A row changed without its notification stands for the moment between a commit
+ * and the arrival of its notice: a cached value is still served then, which shows the read came from the cache.
+ */
+@ReadServiceTest
+class CachedReadsIT {
+
+    private static final Duration PATIENCE = Duration.ofSeconds(10);
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    ProjectorDouble projector;
+
+    @Autowired
+    ChangeListener listener;
+
+    @Autowired
+    NearCache<?> cache;
+
+    ReadHttp http;
+
+    @BeforeEach
+    void listenerIsUp() {
+        http = new ReadHttp(port);
+        await().atMost(PATIENCE).until(listener::isListening);
+    }
+
+    private String valueOf(String key) {
+        HttpResponse<String> response = http.read(key);
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return json(response).read("$.value", String.class);
+    }
+
+    @Test
+    void servesTheCachedValueUntilTheNotificationOfANewerVersion() {
+        String key = "cached-" + System.nanoTime();
+        projector.write(key, "v1", 1);
+        assertThat(valueOf(key)).isEqualTo("v1");
+
+        projector.writeUnannounced(key, "v2", 2);
+        assertThat(valueOf(key)).as("served from the cache").isEqualTo("v1");
+
+        projector.announce(key, 2);
+        await().atMost(PATIENCE).until(() -> valueOf(key).equals("v2"));
+    }
+
+    @Test
+    void forgetsADeletedKeyOnItsNotification() {
+        String key = "cached-delete-" + System.nanoTime();
+        projector.write(key, "v1", 1);
+        assertThat(valueOf(key)).isEqualTo("v1");
+
+        projector.delete(key, 2);
+
+        await().atMost(PATIENCE).until(() -> http.read(key).statusCode() == 404);
+    }
+
+    @Test
+    void servesAKeyWrittenAfterItWasReadAsMissing() {
+        String key = "cached-late-" + System.nanoTime();
+        assertThat(http.read(key).statusCode()).isEqualTo(404);
+
+        projector.write(key, "arrived", 1);
+
+        await().atMost(PATIENCE).until(() -> http.read(key).statusCode() == 200);
+        assertThat(valueOf(key)).isEqualTo("arrived");
+    }
+
+    @Test
+    void emptiesTheCacheWhenNotificationsDropAndUsesItAgainOnceTheyAreBack() {
+        String key = "cached-drop-" + System.nanoTime();
+        projector.write(key, "v1", 1);
+        assertThat(valueOf(key)).isEqualTo("v1");
+        projector.writeUnannounced(key, "v2", 2);
+        assertThat(valueOf(key)).isEqualTo("v1");
+
+        Integer terminated = projector
+                .jdbc()
+                .queryForObject(
+                        "select count(pg_terminate_backend(pid))::int from pg_stat_activity"
+                                + " where application_name = ? and datname = current_database()",
+                        Integer.class,
+                        ChangeListener.APPLICATION_NAME);
+        assertThat(terminated).isEqualTo(1);
+
+        // Whether the listener is still reconnecting or already back, the stale value is gone for good.
+        await().atMost(PATIENCE).until(() -> valueOf(key).equals("v2"));
+        await().atMost(PATIENCE).until(listener::isListening);
+        assertThat(valueOf(key)).isEqualTo("v2");
+        assertThat(cache.isActive()).isTrue();
+
+        projector.writeUnannounced(key, "v3", 3);
+        assertThat(valueOf(key)).as("cached again").isEqualTo("v2");
+        projector.announce(key, 3);
+        await().atMost(PATIENCE).until(() -> valueOf(key).equals("v3"));
+    }
+}

@@ -1,0 +1,194 @@
+package io.cqrs.read.health;
+
+import static io.cqrs.read.ReadHttp.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cqrs.read.ProjectorDouble;
+import io.cqrs.read.ReadHttp;
+import io.cqrs.read.ReadServiceTest;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
+import org.springframework.boot.test.web.server.LocalServerPort;
+
+@ReadServiceTest
+class HealthIT {
+
+    private static final Duration PATIENCE = Duration.ofSeconds(15);
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    ProjectorDouble projector;
+
+    @Autowired
+    JdbcConnectionDetails database;
+
+    @Autowired
+    DataSource dataSource;
+
+    @Autowired
+    DataRedisConnectionDetails redis;
+
+    ReadHttp http;
+
+    @BeforeEach
+    void setUp() {
+        http = new ReadHttp(port);
+        projector.catchUp();
+    }
+
+    @AfterEach
+    void projectorCaughtUp() {
+        projector.catchUp();
+    }
+
+    private String status() {
+        return json(http.get("/health")).read("$.status", String.class);
+    }
+
+    @Test
+    void isUpWithNoLagWhenTheProjectorHasNothingToDo() {
+        projector.publish("k");
+        projector.catchUp();
+
+        await().atMost(PATIENCE).until(() -> status().equals("UP"));
+        HttpResponse<String> response = http.get("/health");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        Map<String, Object> body = json(response).read("$");
+        assertThat(body).containsOnlyKeys("status", "read_db", "redis", "projection");
+        assertThat(body).containsEntry("read_db", "UP").containsEntry("redis", "UP");
+        assertThat(json(response).<Map<String, Object>>read("$.projection"))
+                .containsEntry("lag_seconds", 0.0)
+                .containsEntry("pending", 0)
+                .containsEntry("threshold_seconds", 1.0)
+                .containsEntry("healthy", true);
+        assertThat(http.get("/actuator/health/readiness").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void degradesWhileTheProjectorIsStalledWithWorkWaitingAndRecoversWhenItResumes() {
+        projector.publish("a");
+        projector.publish("b");
+        var delivered = projector.deliver();
+
+        await().atMost(PATIENCE).until(() -> status().equals("DEGRADED"));
+        HttpResponse<String> degraded = http.get("/health");
+        assertThat(degraded.statusCode()).isEqualTo(200);
+        assertThat(json(degraded).read("$.projection.pending", Integer.class)).isEqualTo(2);
+        assertThat(json(degraded).read("$.projection.healthy", Boolean.class)).isFalse();
+        assertThat(json(degraded).read("$.projection.lag_seconds", Double.class))
+                .isGreaterThan(json(degraded).read("$.projection.threshold_seconds", Double.class));
+        HttpResponse<String> readiness = http.get("/actuator/health/readiness");
+        assertThat(readiness.statusCode()).isEqualTo(200);
+        assertThat(json(readiness).read("$.status", String.class)).isEqualTo("DEGRADED");
+
+        projector.acknowledge(delivered);
+
+        await().atMost(PATIENCE).until(() -> status().equals("UP"));
+    }
+
+    @Test
+    void degradesWhenEntriesWaitUndelivered() {
+        projector.publish("never-read");
+
+        await().atMost(PATIENCE).until(() -> status().equals("DEGRADED"));
+        assertThat(json(http.get("/health")).read("$.projection.pending", Integer.class))
+                .isZero();
+    }
+
+    @Test
+    void isDownWhileTheReadDatabaseRefusesConnectionsAndUpWhenItIsBack() throws Exception {
+        String name = projector.jdbc().queryForObject("select current_database()", String.class);
+        // A database cannot shut itself off: do it from the server's administrative database.
+        try (Connection admin = connect(database.getJdbcUrl().replaceFirst("/" + name, "/postgres"));
+                Statement sql = admin.createStatement()) {
+            sql.execute("alter database " + name + " allow_connections false");
+            try {
+                sql.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = '" + name + "'");
+
+                await().atMost(PATIENCE).until(() -> http.get("/health").statusCode() == 503);
+                HttpResponse<String> down = http.get("/health");
+                assertThat(json(down).read("$.status", String.class)).isEqualTo("DOWN");
+                assertThat(json(down).read("$.read_db", String.class)).isEqualTo("DOWN");
+                assertThat(json(down).read("$.redis", String.class)).isEqualTo("UP");
+                assertThat(http.get("/actuator/health/readiness").statusCode()).isEqualTo(503);
+                HttpResponse<String> stats = http.get("/stats");
+                assertThat(stats.statusCode()).isEqualTo(503);
+                assertThat(stats.headers().firstValue("Retry-After")).isPresent();
+                assertThat(json(stats).read("$.success", Boolean.class)).isFalse();
+            } finally {
+                sql.execute("alter database " + name + " allow_connections true");
+            }
+        }
+
+        await().atMost(PATIENCE).until(() -> http.get("/health").statusCode() == 200);
+        assertThat(status()).isEqualTo("UP");
+    }
+
+    @Test
+    void degradesWhenRedisDoesNotAnswer() {
+        var nowhere = new DataRedisConnectionDetails() {
+            @Override
+            public Standalone getStandalone() {
+                return Standalone.of("127.0.0.1", 1);
+            }
+        };
+        var events = new EventsProperties(projector.streamName(), ProjectorDouble.GROUP);
+        var properties = new HealthProperties(Duration.ofSeconds(1), Duration.ofSeconds(1));
+        var unreachable = new ProjectionProbe(nowhere, events, properties, new SimpleMeterRegistry());
+        try {
+            ReadHealth health = new ReadHealthCheck(dataSource, unreachable, properties).check();
+
+            assertThat(health.status()).isEqualTo("DEGRADED");
+            assertThat(health.readDb()).isEqualTo("UP");
+            assertThat(health.redis()).isEqualTo("DOWN");
+            assertThat(health.projection().healthy()).isFalse();
+            assertThat(health.projection().lagSeconds()).isNull();
+        } finally {
+            unreachable.destroy();
+        }
+    }
+
+    @Test
+    void countsEntriesWaitingForAProjectorThatNeverStartedAsLag() {
+        String stream = projector.streamName() + ":nobody-reads";
+        var events = new EventsProperties(stream, ProjectorDouble.GROUP);
+        var properties = new HealthProperties(Duration.ofSeconds(1), Duration.ofSeconds(1));
+        var probe = new ProjectionProbe(redis, events, properties, new SimpleMeterRegistry());
+        try {
+            projector.redis().xadd(stream, Map.of("key", "waiting"));
+
+            await().atMost(PATIENCE)
+                    .untilAsserted(
+                            () -> assertThat(probe.lagSeconds(probe.inspect())).isPositive());
+        } finally {
+            projector.redis().del(stream);
+            probe.destroy();
+        }
+    }
+
+    private Connection connect(String url) throws Exception {
+        var info = new Properties();
+        info.setProperty("user", database.getUsername());
+        if (database.getPassword() != null) {
+            info.setProperty("password", database.getPassword());
+        }
+        return DriverManager.getConnection(url, info);
+    }
+}

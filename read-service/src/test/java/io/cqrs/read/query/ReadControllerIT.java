@@ -1,0 +1,223 @@
+package io.cqrs.read.query;
+
+import static io.cqrs.read.ReadHttp.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cqrs.read.ProjectorDouble;
+import io.cqrs.read.ReadHttp;
+import io.cqrs.read.ReadServiceTest;
+import io.cqrs.read.changes.VersionWaiters;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.web.server.LocalServerPort;
+
+@ReadServiceTest
+class ReadControllerIT {
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    ProjectorDouble projector;
+
+    @Autowired
+    VersionWaiters waiters;
+
+    ReadHttp http;
+
+    @BeforeEach
+    void setUp() {
+        http = new ReadHttp(port);
+    }
+
+    static String uniqueKey(String prefix) {
+        return prefix + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+    }
+
+    @Nested
+    class Read {
+
+        @Test
+        void returnsTheRecordWithEveryFieldAndCountsThisRead() {
+            String key = uniqueKey("shape-");
+            projector.write(key, "hello", 3);
+
+            HttpResponse<String> first = http.read(key);
+            HttpResponse<String> second = http.read(key);
+
+            assertThat(first.statusCode()).isEqualTo(200);
+            assertThat(first.headers().firstValue("Content-Type"))
+                    .hasValueSatisfying(type -> assertThat(type).startsWith("application/json"));
+            Map<String, Object> body = json(first).read("$");
+            assertThat(body)
+                    .containsOnlyKeys(
+                            "success",
+                            "key",
+                            "value",
+                            "version",
+                            "read_count",
+                            "write_count",
+                            "created_at",
+                            "updated_at",
+                            "from_read_db")
+                    .containsEntry("success", true)
+                    .containsEntry("key", key)
+                    .containsEntry("value", "hello")
+                    .containsEntry("version", 3)
+                    .containsEntry("read_count", 1)
+                    .containsEntry("write_count", 3)
+                    .containsEntry("from_read_db", true);
+            assertThat(Instant.parse((String) body.get("created_at"))).isBefore(Instant.now());
+            assertThat((String) body.get("updated_at")).endsWith("Z");
+            assertThat(json(second).read("$.read_count", Integer.class)).isEqualTo(2);
+        }
+
+        @Test
+        void answersNotFoundWithAProblemForAnUnknownKey() {
+            HttpResponse<String> response = http.read(uniqueKey("unknown-"));
+
+            assertNotFound(response);
+        }
+
+        @Test
+        void answersNotFoundForADeletedKey() {
+            String key = uniqueKey("deleted-");
+            projector.write(key, "soon gone", 1);
+            projector.delete(key, 2);
+
+            assertNotFound(http.read(key));
+        }
+
+        @ParameterizedTest
+        @ValueSource(
+                strings = {
+                    "a/b",
+                    "/leading/and/trailing/",
+                    "with space",
+                    "100% sure",
+                    "%2F literally",
+                    "ключ/ü/漢字",
+                    "q?a#b&c=d;e",
+                    "plus+sign",
+                    "back\\slash"
+                })
+        void readsKeysThatNeedEncoding(String tricky) {
+            String key = tricky + " " + uniqueKey("");
+            projector.write(key, "value of " + key, 1);
+
+            HttpResponse<String> response = http.read(key);
+
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            assertThat(json(response).read("$.key", String.class)).isEqualTo(key);
+            assertThat(json(response).read("$.value", String.class)).isEqualTo("value of " + key);
+        }
+
+        @ParameterizedTest
+        @ValueSource(strings = {".", ".."})
+        void readsKeysThatLookLikeRelativePathSegments(String key) {
+            projector.write(key, "dots", 1);
+
+            HttpResponse<String> response = http.get("/read/" + key.replace(".", "%2E"));
+
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            assertThat(json(response).read("$.key", String.class)).isEqualTo(key);
+        }
+
+        private static void assertNotFound(HttpResponse<String> response) {
+            assertThat(response.statusCode()).isEqualTo(404);
+            assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+            var body = json(response);
+            assertThat(body.read("$.success", Boolean.class)).isFalse();
+            assertThat(body.read("$.status", Integer.class)).isEqualTo(404);
+            assertThat(body.read("$.type", String.class)).isEqualTo("urn:cqrs:problem:record-not-found");
+            assertThat(body.read("$.detail", String.class)).contains("not found");
+        }
+    }
+
+    @Nested
+    class ReadYourWrites {
+
+        @Test
+        void answersAtOnceWhenTheVersionIsThere() {
+            String key = uniqueKey("ryw-there-");
+            projector.write(key, "v2", 2);
+
+            HttpResponse<String> response = http.read(key, "min_version=2");
+
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(json(response).read("$.version", Integer.class)).isEqualTo(2);
+        }
+
+        @Test
+        void waitsUntilTheProjectionReachesTheVersion() {
+            String key = uniqueKey("ryw-wait-");
+            projector.write(key, "old", 1);
+            http.read(key); // cached at version 1
+            int waitingBefore = waiters.size();
+
+            CompletableFuture<HttpResponse<String>> read =
+                    CompletableFuture.supplyAsync(() -> http.read(key, "min_version=2&wait_ms=10000"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> waiters.size() > waitingBefore);
+            projector.write(key, "new", 2);
+
+            HttpResponse<String> response = read.join();
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            assertThat(json(response).read("$.version", Integer.class)).isEqualTo(2);
+            assertThat(json(response).read("$.value", String.class)).isEqualTo("new");
+            assertThat(json(response).read("$.read_count", Integer.class)).isEqualTo(2);
+        }
+
+        @Test
+        void answersServiceUnavailableWithBothVersionsWhenTheWaitRunsOut() {
+            String key = uniqueKey("ryw-late-");
+            projector.write(key, "v1", 1);
+
+            HttpResponse<String> response = http.read(key, "min_version=5&wait_ms=50");
+
+            assertThat(response.statusCode()).isEqualTo(503);
+            assertThat(response.headers().firstValue("Retry-After")).hasValue("1");
+            assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+            var body = json(response);
+            assertThat(body.read("$.success", Boolean.class)).isFalse();
+            assertThat(body.read("$.type", String.class)).isEqualTo("urn:cqrs:problem:version-not-reached");
+            assertThat(body.read("$.min_version", Integer.class)).isEqualTo(5);
+            assertThat(body.read("$.version", Integer.class)).isEqualTo(1);
+            assertThat(body.read("$.key", String.class)).isEqualTo(key);
+        }
+
+        @Test
+        void reportsNoVersionForAKeyNotProjectedYet() {
+            HttpResponse<String> response = http.read(uniqueKey("ryw-none-"), "min_version=1&wait_ms=0");
+
+            assertThat(response.statusCode()).isEqualTo(503);
+            assertThat(json(response).read("$.version", Object.class)).isNull();
+        }
+
+        @ParameterizedTest
+        @ValueSource(strings = {"min_version=0", "min_version=-3", "min_version=abc", "wait_ms=-1", "wait_ms=soon"})
+        void rejectsBadParametersWithAProblem(String query) {
+            String key = uniqueKey("ryw-bad-");
+            projector.write(key, "v1", 1);
+
+            HttpResponse<String> response = http.read(key, query);
+
+            assertThat(response.statusCode()).isEqualTo(400);
+            assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+            var body = json(response);
+            assertThat(body.read("$.success", Boolean.class)).isFalse();
+            assertThat(body.read("$.detail", String.class)).contains(query.substring(0, query.indexOf('=')));
+        }
+    }
+}
