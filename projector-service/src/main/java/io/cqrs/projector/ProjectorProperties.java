@@ -36,6 +36,8 @@ record ProjectorProperties(
      * @param claimIdle how long an entry stays unacknowledged before another consumer may claim it
      * @param claimInterval how often to look for such entries
      * @param maxDeliveries deliveries after which an unacknowledged entry is dead-lettered instead of tried again
+     * @param trimInterval how often the janitor trims the stream below what every group has finished
+     * @param trimWarnAge age of the oldest entry some group still needs above which the janitor warns
      * @param retryBackoff first pause after a failure of Redis or the read database; doubles up to the maximum
      */
     record Projector(
@@ -46,6 +48,8 @@ record ProjectorProperties(
             @DefaultValue("30s") @DurationMin(millis = 1) Duration claimIdle,
             @DefaultValue("5s") @DurationMin(millis = 1) Duration claimInterval,
             @DefaultValue("5") @Positive int maxDeliveries,
+            @DefaultValue("10s") @DurationMin(millis = 1) Duration trimInterval,
+            @DefaultValue("5m") @DurationMin(millis = 0) Duration trimWarnAge,
             @DefaultValue("100ms") @DurationMin(millis = 1) Duration retryBackoff,
             @DefaultValue("5s") @DurationMin(millis = 1) Duration retryMaxBackoff) {
 
@@ -65,6 +69,8 @@ record ProjectorProperties(
                     claimIdle,
                     claimInterval,
                     maxDeliveries,
+                    trimInterval,
+                    trimWarnAge,
                     retryBackoff,
                     retryMaxBackoff);
         }

@@ -54,6 +54,8 @@ class ProjectorServiceApplicationIT extends ProjectorTestSupport {
                 .contains("cqrs_projector_batch_size_bucket{")
                 .contains("cqrs_projector_apply_seconds_bucket{")
                 .contains("cqrs_commit_to_projected_seconds_bucket{")
+                .contains("cqrs_stream_trimmed_total{")
+                .contains("cqrs_stream_trim_held_back_seconds{")
                 .contains("cqrs_stream_group_recreated_total{")
                 .contains("cqrs_projector_claimed_total{")
                 .contains("cqrs_projector_retries_total{");

@@ -54,6 +54,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
             "cqrs.projector.claim-idle=1s",
             "cqrs.projector.claim-interval=200ms",
             "cqrs.projector.max-deliveries=3",
+            "cqrs.projector.trim-interval=200ms",
             "cqrs.projector.retry-backoff=50ms",
             "cqrs.projector.retry-max-backoff=500ms",
             "spring.datasource.hikari.maximum-pool-size=5",
