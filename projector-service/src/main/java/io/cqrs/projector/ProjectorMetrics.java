@@ -77,7 +77,7 @@ class ProjectorMetrics {
                 .maximumExpectedValue((double) properties.projector().batchSize())
                 .register(registry);
         this.applyTime = Timer.builder("cqrs.projector.apply")
-                .description("Time to apply one batch to the read model, commit included")
+                .description("Time to finish one batch: decode, read-database transaction, dead-letter copies, XACK")
                 .tags(tags)
                 .publishPercentileHistogram()
                 .maximumExpectedValue(Duration.ofSeconds(10))
