@@ -1,11 +1,13 @@
 package io.cqrs.projector;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.cqrs.events.RecordChanges;
 import io.cqrs.events.RecordChanges.Change;
 import io.cqrs.events.RecordEvent;
+import io.cqrs.stream.StreamEntryId;
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -17,12 +19,16 @@ import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.dao.DataAccessException;
 
 /** Events on the stream in, read-model rows and counters out: given/when/then against the running projector. */
 class RecordProjectionIT extends ProjectorTestSupport {
 
     @Autowired
     DataSource dataSource;
+
+    @Autowired
+    RecordProjection projection;
 
     /** Three keys' histories: a key written three times, one written then deleted, one deleted then written again. */
     List<RecordEvent> histories(String prefix) {
@@ -150,6 +156,35 @@ class RecordProjectionIT extends ProjectorTestSupport {
             try (var statement = listener.createStatement()) {
                 statement.execute("unlisten *");
             }
+        }
+    }
+
+    @Test
+    void appliesABatchAllOrNothing() {
+        // Refuses the counter update of one batch only (recognised by its dead-letter count), after its upsert ran.
+        long marker = 424_242;
+        jdbc.sql("""
+                        create function refuse_counters() returns trigger language plpgsql
+                        as $$ begin raise exception 'counters refused'; end $$
+                        """).update();
+        jdbc.sql("create trigger refuse_counters before update on projection_state for each row"
+                        + " when (new.events_dead_lettered - old.events_dead_lettered = " + marker + ")"
+                        + " execute function refuse_counters()")
+                .update();
+        try {
+            awaitProjected();
+            var before = state();
+
+            assertThatThrownBy(() -> projection.apply(
+                            List.of(written(prefix + "rolled-back", 1, 1)), marker, StreamEntryId.parse("1-0")))
+                    .isInstanceOf(DataAccessException.class)
+                    .hasMessageContaining("counters refused");
+
+            assertThat(row(prefix + "rolled-back")).isEmpty();
+            assertThat(state()).isEqualTo(before);
+        } finally {
+            jdbc.sql("drop trigger refuse_counters on projection_state").update();
+            jdbc.sql("drop function refuse_counters()").update();
         }
     }
 

@@ -44,6 +44,11 @@ class StreamJanitorIT extends ProjectorTestSupport {
                     .toList();
             assertThat(kept).isEqualTo(ids.subList(200, 300));
             assertThat(redis.xpending(stream.name(), laggard).getCount()).isEqualTo(50);
+            await().atMost(PATIENCE)
+                    .untilAsserted(() -> assertThat(meters.get("cqrs.stream.trim.held.back")
+                                    .gauge()
+                                    .value())
+                            .isPositive());
         } finally {
             redis.xgroupDestroy(stream.name(), laggard);
         }
