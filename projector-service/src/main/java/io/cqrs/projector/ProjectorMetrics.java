@@ -42,6 +42,7 @@ class ProjectorMetrics {
     private final Counter groupRecreated;
     private final Counter readDbRetries;
     private final Counter redisRetries;
+    private final Counter unexpectedRetries;
     private final DistributionSummary batchSize;
     private final Timer applyTime;
     private final Timer commitToProjected;
@@ -69,6 +70,7 @@ class ProjectorMetrics {
                 .register(registry);
         this.readDbRetries = retries(registry, tags, "read_db");
         this.redisRetries = retries(registry, tags, "redis");
+        this.unexpectedRetries = retries(registry, tags, "unexpected");
         this.batchSize = DistributionSummary.builder("cqrs.projector.batch.size")
                 .description("Stream entries per batch")
                 .tags(tags)
@@ -144,6 +146,10 @@ class ProjectorMetrics {
 
     void redisRetry() {
         redisRetries.increment();
+    }
+
+    void unexpectedRetry() {
+        unexpectedRetries.increment();
     }
 
     private synchronized Optional<StreamStatus> status() {

@@ -56,7 +56,7 @@ class StreamConsumer implements SmartLifecycle {
 
     private volatile boolean running;
     private volatile CountDownLatch stopSignal = new CountDownLatch(1);
-    private @Nullable Thread thread;
+    private volatile @Nullable Thread thread;
 
     StreamConsumer(
             ProjectorProperties properties,
@@ -86,16 +86,19 @@ class StreamConsumer implements SmartLifecycle {
         }
         running = true;
         stopSignal = new CountDownLatch(1);
-        thread = Thread.ofPlatform()
+        // Assigned before it starts: the loop runs only while it is the consumer's current thread.
+        Thread loop = Thread.ofPlatform()
                 .name("projector-" + settings.consumer())
                 .daemon(true)
-                .start(this::run);
+                .unstarted(this::run);
+        thread = loop;
+        loop.start();
     }
 
     /**
      * Lets the current batch finish (or abandons its retries: its entries stay pending and are processed again), waits
-     * for the blocking read to return, and closes the reader connection; never waits longer than a read, a command
-     * and a margin.
+     * for the blocking read to return, and closes the reader connection. After a read, a command timeout and a margin
+     * it stops waiting and interrupts the loop, so that a shutdown never hangs on it.
      */
     @Override
     public synchronized void stop() {
@@ -126,13 +129,18 @@ class StreamConsumer implements SmartLifecycle {
         return running;
     }
 
+    // A loop whose stop() gave up waiting for it must not carry on after a start() made a new one.
+    private boolean active() {
+        return running && Thread.currentThread() == thread;
+    }
+
     private void run() {
         log.info("Consumer {} of group {} reading stream {}", settings.consumer(), group, stream);
         var position = new Position();
         @Nullable StatefulRedisConnection<String, String> reader = null;
         @Nullable BackOffExecution failures = null;
         try {
-            while (running) {
+            while (active()) {
                 try {
                     if (reader == null) {
                         reader = redis.connectReader(settings.pollInterval());
@@ -157,7 +165,7 @@ class StreamConsumer implements SmartLifecycle {
                         metrics.redisRetry();
                         log.warn("Cannot read stream {} ({}); retrying", stream, e.toString());
                     } else {
-                        metrics.redisRetry();
+                        metrics.unexpectedRetry();
                         log.error("Unexpected failure consuming stream {}; retrying", stream, e);
                     }
                     if (failures == null) {
@@ -222,7 +230,7 @@ class StreamConsumer implements SmartLifecycle {
 
     private void claim(StreamGroup group) {
         String cursor = "0-0";
-        for (int round = 0; round < CLAIM_ROUNDS && running; round++) {
+        for (int round = 0; round < CLAIM_ROUNDS && active(); round++) {
             var claimed = group.autoClaim(settings.claimIdle(), cursor, settings.batchSize());
             var entries = claimed.getMessages();
             if (!entries.isEmpty()) {
@@ -394,7 +402,7 @@ class StreamConsumer implements SmartLifecycle {
             try {
                 return attempt.get();
             } catch (RuntimeException e) {
-                if (!running) {
+                if (!active()) {
                     throw new StopRequested();
                 }
                 metrics.readDbRetry();
@@ -429,7 +437,7 @@ class StreamConsumer implements SmartLifecycle {
                 if (StreamGroup.isNoGroup(e)) {
                     throw e;
                 }
-                if (!running) {
+                if (!active()) {
                     throw new StopRequested();
                 }
                 metrics.redisRetry();
@@ -444,7 +452,7 @@ class StreamConsumer implements SmartLifecycle {
 
     private void pause(long millis) {
         try {
-            if (stopSignal.await(millis, TimeUnit.MILLISECONDS)) {
+            if (stopSignal.await(millis, TimeUnit.MILLISECONDS) || !active()) {
                 throw new StopRequested();
             }
         } catch (InterruptedException e) {
