@@ -21,6 +21,14 @@ import org.springframework.validation.annotation.Validated;
 record ProjectorProperties(
         @Valid Events events, @Valid @DefaultValue Projector projector) {
 
+    ProjectorProperties {
+        // Bean validation does not run when nothing at all is bound under cqrs.events, so say it here.
+        if (events == null) {
+            throw new IllegalArgumentException(
+                    "cqrs.events.stream and cqrs.events.group must be set (EVENT_STREAM_NAME, EVENT_CONSUMER_GROUP)");
+        }
+    }
+
     /**
      * @param stream the event stream; its dead-letter stream is {@code <stream>:dlq}
      * @param group the projectors' consumer group

@@ -53,6 +53,18 @@ class ProjectorPropertiesTests {
     }
 
     @Test
+    void refusesToStartWithoutAStream() {
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(ValidationAutoConfiguration.class))
+                .withUserConfiguration(Bound.class)
+                .run(context -> assertThat(context)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("cqrs.events.stream"));
+    }
+
+    @Test
     void refusesToStartWithAnInvalidSetting() {
         contexts.withPropertyValues("cqrs.projector.batch-size=0", "cqrs.events.group=")
                 .run(context -> assertThat(context)
