@@ -1,35 +1,29 @@
 package io.cqrs.projector;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.cqrs.testsupport.ActuatorChecks;
 import io.cqrs.testsupport.LocalHttp;
-import io.cqrs.testsupport.RealServers;
+import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Import;
-import org.springframework.jdbc.core.JdbcTemplate;
 
-@SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT)
-@Import(RealServers.class)
-class ProjectorServiceApplicationIT {
+class ProjectorServiceApplicationIT extends ProjectorTestSupport {
 
     @LocalServerPort
     int port;
 
-    @Autowired
-    JdbcTemplate jdbc;
-
     @Test
     void startsOnAMigratedDatabase() {
-        var tables = jdbc.queryForList(
-                "select table_name from information_schema.tables where table_schema = current_schema()", String.class);
+        var tables = jdbc.sql("select table_name from information_schema.tables where table_schema = current_schema()")
+                .query(String.class)
+                .list();
 
         assertThat(tables).contains("records", "projection_state", "read_totals");
-        assertThat(jdbc.queryForObject("select bool_and(success) from flyway_schema_history", Boolean.class))
+        assertThat(jdbc.sql("select bool_and(success) from flyway_schema_history")
+                        .query(Boolean.class)
+                        .single())
                 .isTrue();
     }
 
@@ -41,5 +35,36 @@ class ProjectorServiceApplicationIT {
     @Test
     void servesPrometheusMetrics() {
         ActuatorChecks.assertPrometheusScrapes(new LocalHttp(port), "projector-service");
+    }
+
+    @Test
+    void servesTheProjectorMetricsUnderTheirDocumentedNames() {
+        publish(List.of(written(prefix + "metered", 1, 1)));
+        awaitProjected();
+
+        String scrape = new LocalHttp(port).get("/actuator/prometheus").body();
+
+        assertThat(scrape)
+                .contains("cqrs_projection_lag_seconds{")
+                .contains("cqrs_stream_pending{")
+                .contains("cqrs_stream_group_lag{")
+                .contains("cqrs_projector_events_total{")
+                .contains("result=\"applied\"")
+                .contains("result=\"stale\"")
+                .contains("result=\"dead_lettered\"")
+                .contains("cqrs_projector_batch_size_bucket{")
+                .contains("cqrs_projector_apply_seconds_bucket{")
+                .contains("cqrs_commit_to_projected_seconds_bucket{")
+                .contains("cqrs_stream_trimmed_total{")
+                .contains("cqrs_stream_trim_held_back_seconds{")
+                .contains("cqrs_stream_group_recreated_total{")
+                .contains("cqrs_projector_claimed_total{")
+                .contains("cqrs_projector_retries_total{");
+        // The stream gauges reuse a status up to a second old: a quiet group settles at zero lag.
+        await().atMost(PATIENCE)
+                .untilAsserted(() -> assertThat(
+                                new LocalHttp(port).get("/actuator/prometheus").body())
+                        .containsPattern(
+                                "cqrs_projection_lag_seconds\\{[^}]*group=\"" + group() + "\"[^}]*} 0\\.0\\n"));
     }
 }

@@ -1,0 +1,98 @@
+package io.cqrs.projector;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.Positive;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import org.hibernate.validator.constraints.time.DurationMin;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Where the projector reads ({@code cqrs.events.*}, shared with the other services) and how it consumes
+ * ({@code cqrs.projector.*}); every setting has an environment variable in {@code application.properties}.
+ */
+@Validated
+@ConfigurationProperties("cqrs")
+record ProjectorProperties(
+        @Valid Events events, @Valid @DefaultValue Projector projector) {
+
+    ProjectorProperties {
+        // Bean validation does not run when nothing at all is bound under cqrs.events, so say it here.
+        if (events == null) {
+            throw new IllegalArgumentException(
+                    "cqrs.events.stream and cqrs.events.group must be set (EVENT_STREAM_NAME, EVENT_CONSUMER_GROUP)");
+        }
+    }
+
+    /**
+     * @param stream the event stream; its dead-letter stream is {@code <stream>:dlq}
+     * @param group the projectors' consumer group
+     */
+    record Events(@NotBlank String stream, @NotBlank String group) {}
+
+    /**
+     * @param consumer this instance's name in the group; blank means host name and process id, so that two instances
+     *     differ and a restarted process on the same host takes over its own pending entries
+     * @param batchSize most entries read, applied and acknowledged together
+     * @param pollInterval how long one {@code XREADGROUP} blocks waiting for new entries
+     * @param commandTimeout client timeout of short Redis commands; the blocking reader gets the poll interval on top
+     * @param claimIdle how long an entry stays unacknowledged before another consumer may claim it
+     * @param claimInterval how often to look for such entries
+     * @param maxDeliveries deliveries after which an unacknowledged entry is dead-lettered instead of tried again
+     * @param trimInterval how often the janitor trims the stream below what every group has finished
+     * @param trimWarnAge age of the oldest entry some group still needs above which the janitor warns
+     * @param retryBackoff first pause after a failure of Redis or the read database; doubles up to the maximum
+     */
+    record Projector(
+            @DefaultValue("") String consumer,
+            @DefaultValue("1000") @Positive @Max(10_000) int batchSize,
+            @DefaultValue("1s") @DurationMin(millis = 1) Duration pollInterval,
+            @DefaultValue("2s") @DurationMin(millis = 1) Duration commandTimeout,
+            @DefaultValue("30s") @DurationMin(millis = 1) Duration claimIdle,
+            @DefaultValue("5s") @DurationMin(millis = 1) Duration claimInterval,
+            @DefaultValue("5") @Positive int maxDeliveries,
+            @DefaultValue("10s") @DurationMin(millis = 1) Duration trimInterval,
+            @DefaultValue("5m") @DurationMin(millis = 0) Duration trimWarnAge,
+            @DefaultValue("100ms") @DurationMin(millis = 1) Duration retryBackoff,
+            @DefaultValue("5s") @DurationMin(millis = 1) Duration retryMaxBackoff) {
+
+        Projector {
+            if (consumer.isBlank()) {
+                consumer = hostName() + "-" + ProcessHandle.current().pid();
+            }
+        }
+
+        /** The same settings under another consumer name: a second instance in the same group. */
+        Projector withConsumer(String name) {
+            return new Projector(
+                    name,
+                    batchSize,
+                    pollInterval,
+                    commandTimeout,
+                    claimIdle,
+                    claimInterval,
+                    maxDeliveries,
+                    trimInterval,
+                    trimWarnAge,
+                    retryBackoff,
+                    retryMaxBackoff);
+        }
+
+        private static String hostName() {
+            String fromEnvironment = System.getenv("HOSTNAME");
+            if (fromEnvironment != null && !fromEnvironment.isBlank()) {
+                return fromEnvironment;
+            }
+            try {
+                return InetAddress.getLocalHost().getHostName();
+            } catch (UnknownHostException e) {
+                return "projector";
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package io.cqrs.projector;
+
+import io.cqrs.events.RecordChanges;
+import io.cqrs.events.RecordEvent;
+import io.cqrs.projector.ProjectionBatch.Plan;
+import io.cqrs.projector.ProjectionBatch.Stored;
+import io.cqrs.stream.StreamEntryId;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.annotation.Transactional;
+
+/**
+ * Applies batches of events to the read model: one transaction per batch, set-based SQL, version-guarded upserts,
+ * tombstones for deletes, the {@code projection_state} counters and the change notifications all in that transaction.
+ */
+@Component
+class RecordProjection {
+
+    static final String PROJECTION = "records";
+
+    private final JdbcClient jdbc;
+
+    RecordProjection(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    /** What one applied batch changed. */
+    record Outcome(long applied, long stale, List<RecordChanges.Change> changes, List<Instant> appliedOccurredAt) {
+
+        static final Outcome NOTHING = new Outcome(0, 0, List.of(), List.of());
+
+        Outcome plus(Outcome other) {
+            return new Outcome(
+                    applied + other.applied,
+                    stale + other.stale,
+                    concat(changes, other.changes),
+                    concat(appliedOccurredAt, other.appliedOccurredAt));
+        }
+
+        private static <T> List<T> concat(List<T> a, List<T> b) {
+            return a.isEmpty()
+                    ? b
+                    : b.isEmpty() ? a : Stream.concat(a.stream(), b.stream()).toList();
+        }
+    }
+
+    /**
+     * Applies {@code events} and counts {@code deadLettered} entries, in one transaction.
+     *
+     * @param lastEventId the highest stream entry id of the batch; the checkpoint only moves forward
+     */
+    @Transactional
+    public Outcome apply(List<RecordEvent> events, long deadLettered, StreamEntryId lastEventId) {
+        // Every projector transaction starts by locking the one counter row: concurrent batches (several instances,
+        // claimed entries) then apply one after the other, so each sees the rows the previous one committed and the
+        // counter deltas computed from them are exact.
+        String checkpoint = jdbc.sql(
+                        "select coalesce(last_event_id, '') from projection_state" + " where projection = ? for update")
+                .param(PROJECTION)
+                .query(String.class)
+                .single();
+        var batch = ProjectionBatch.fold(events);
+        Plan plan = batch.plan(batch.isEmpty() ? Map.of() : stored(batch.keys()));
+        if (plan.rows().size() > 0) {
+            upsert(plan.rows());
+        }
+        if (!plan.backdated().isEmpty()) {
+            backdate(plan.backdated());
+        }
+        // Claimed and redelivered entries can be older than the checkpoint: it only ever moves forward.
+        StreamEntryId newCheckpoint =
+                checkpoint.isEmpty() || StreamEntryId.parse(checkpoint).compareTo(lastEventId) < 0
+                        ? lastEventId
+                        : StreamEntryId.parse(checkpoint);
+        jdbc.sql("""
+                        update projection_state
+                           set events_applied = events_applied + ?,
+                               events_stale = events_stale + ?,
+                               events_dead_lettered = events_dead_lettered + ?,
+                               records = records + ?,
+                               total_writes = total_writes + ?,
+                               last_event_id = ?,
+                               last_applied_at = now()
+                         where projection = ?
+                        """)
+                .params(
+                        plan.applied(),
+                        plan.stale(),
+                        deadLettered,
+                        plan.recordsDelta(),
+                        plan.totalWritesDelta(),
+                        newCheckpoint.toString(),
+                        PROJECTION)
+                .update();
+        if (!plan.changes().isEmpty()) {
+            // Inside the transaction: PostgreSQL delivers the notices on commit, and never for a rolled-back batch.
+            jdbc.sql("select pg_notify(?, payload) from unnest(?::text[]) as p(payload)")
+                    .params(
+                            RecordChanges.CHANNEL,
+                            RecordChanges.encode(plan.changes()).toArray(String[]::new))
+                    .query((rs, row) -> row)
+                    .list();
+        }
+        return new Outcome(plan.applied(), plan.stale(), plan.changes(), plan.appliedOccurredAt());
+    }
+
+    private Map<String, Stored> stored(List<String> keys) {
+        var stored = new HashMap<String, Stored>();
+        jdbc.sql("select key, version, deleted, write_count, created_at from records where key = any(?::text[])")
+                .param(keys.toArray(String[]::new))
+                .query(rs -> {
+                    stored.put(
+                            rs.getString("key"),
+                            new Stored(
+                                    rs.getLong("version"),
+                                    rs.getBoolean("deleted"),
+                                    rs.getLong("write_count"),
+                                    rs.getObject("created_at", OffsetDateTime.class)
+                                            .toInstant()));
+                });
+        return stored;
+    }
+
+    // Only keys whose newest event is newer than their row get here; the guard repeats that in SQL so that the
+    // statement alone can never move a key backwards. A tombstone keeps its version, so a late older write loses.
+    private void upsert(ProjectionBatch.Rows rows) {
+        jdbc.sql("""
+                        insert into records as r (key, value, version, write_count, deleted, created_at, updated_at,
+                                                  last_command_id)
+                        select b.key, b.value, b.version, b.write_count, b.deleted, b.created_at, b.updated_at,
+                               b.last_command_id
+                          from unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::boolean[],
+                                      ?::timestamptz[], ?::timestamptz[], ?::bigint[])
+                               as b(key, value, version, write_count, deleted, created_at, updated_at,
+                                    last_command_id)
+                         order by b.key
+                        on conflict (key) do update
+                           set value = excluded.value,
+                               version = excluded.version,
+                               write_count = excluded.write_count,
+                               deleted = excluded.deleted,
+                               created_at = least(r.created_at, excluded.created_at),
+                               updated_at = excluded.updated_at,
+                               last_command_id = excluded.last_command_id
+                         where r.version < excluded.version
+                        """).params(rows.parameters()).update();
+    }
+
+    private void backdate(List<ProjectionBatch.Backdate> backdated) {
+        jdbc.sql("""
+                        update records r
+                           set created_at = b.created_at
+                          from unnest(?::text[], ?::timestamptz[]) as b(key, created_at)
+                         where r.key = b.key and b.created_at < r.created_at
+                        """)
+                .params(
+                        backdated.stream().map(ProjectionBatch.Backdate::key).toArray(String[]::new),
+                        backdated.stream().map(b -> b.createdAt().toString()).toArray(String[]::new))
+                .update();
+    }
+
+    /**
+     * Whether {@code failure} is the database rejecting this data (bad text, a constraint, a size limit) rather than
+     * being unavailable: retrying the same batch cannot help, so the entry at fault has to be isolated.
+     */
+    static boolean rejectsData(Throwable failure) {
+        for (@Nullable Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SQLException sql && sql.getSQLState() != null) {
+                String sqlClass = sql.getSQLState().substring(0, 2);
+                return sqlClass.equals("22") || sqlClass.equals("23") || sqlClass.equals("54");
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,140 @@
+package io.cqrs.projector;
+
+import io.cqrs.events.EventStreams;
+import io.lettuce.core.Consumer;
+import io.lettuce.core.Limit;
+import io.lettuce.core.Range;
+import io.lettuce.core.RedisBusyException;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.StreamMessage;
+import io.lettuce.core.XAutoClaimArgs;
+import io.lettuce.core.XClaimArgs;
+import io.lettuce.core.XGroupCreateArgs;
+import io.lettuce.core.XReadArgs;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.models.stream.ClaimedMessages;
+import io.lettuce.core.models.stream.PendingMessage;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One consumer's view of the consumer group: the stream commands the projector sends, in one place. Blocking reads go
+ * through the reader connection the caller owns; everything else through the shared connection.
+ */
+final class StreamGroup {
+
+    /** Fields the dead-letter entry adds to the original entry's fields; prefixed so they never collide with them. */
+    static final String DLQ_REASON = "dlq_reason";
+
+    static final String DLQ_PROBLEM = "dlq_problem";
+    static final String DLQ_FIELD = "dlq_field";
+    static final String DLQ_ORIGINAL_ID = "dlq_original_id";
+    static final String DLQ_DELIVERIES = "dlq_deliveries";
+    static final String DLQ_CONSUMER = "dlq_consumer";
+
+    private static final Logger log = LoggerFactory.getLogger(StreamGroup.class);
+
+    private final RedisCommands<String, String> commands;
+    private final String stream;
+    private final String group;
+    private final Consumer<String> me;
+
+    StreamGroup(RedisCommands<String, String> commands, String stream, String group, String consumer) {
+        this.commands = commands;
+        this.stream = stream;
+        this.group = group;
+        this.me = Consumer.from(group, consumer);
+    }
+
+    String consumer() {
+        return me.getName();
+    }
+
+    /** Creates the group at the start of the stream (and the stream if missing); an existing group is fine. */
+    void create() {
+        try {
+            commands.xgroupCreate(XReadArgs.StreamOffset.from(stream, "0"), group, XGroupCreateArgs.Builder.mkstream());
+            log.info("Created consumer group {} on stream {} at its start", group, stream);
+        } catch (RedisBusyException e) {
+            log.debug("Consumer group {} on stream {} exists", group, stream);
+        } catch (RedisCommandExecutionException e) {
+            if (!String.valueOf(e.getMessage()).startsWith("BUSYGROUP")) {
+                throw e;
+            }
+        }
+    }
+
+    /** Entries never delivered to the group, waiting up to {@code block} for some. */
+    List<StreamMessage<String, String>> readNew(RedisCommands<String, String> reader, int count, Duration block) {
+        return reader.xreadgroup(
+                me, XReadArgs.Builder.count(count).block(block), XReadArgs.StreamOffset.lastConsumed(stream));
+    }
+
+    /** This consumer's own pending entries after {@code afterId}; does not block. */
+    List<StreamMessage<String, String>> readOwnPending(
+            RedisCommands<String, String> reader, String afterId, int count) {
+        return reader.xreadgroup(me, XReadArgs.Builder.count(count), XReadArgs.StreamOffset.from(stream, afterId));
+    }
+
+    void ack(List<String> ids) {
+        if (!ids.isEmpty()) {
+            commands.xack(stream, group, ids.toArray(String[]::new));
+        }
+    }
+
+    /** Pending entries of one consumer from {@code firstId} to {@code lastId}, with their delivery counts. */
+    List<PendingMessage> pending(String consumer, String firstId, String lastId, int count) {
+        return commands.xpending(
+                stream, Consumer.from(group, consumer), Range.create(firstId, lastId), Limit.from(count));
+    }
+
+    /** Takes over up to {@code count} entries idle at least {@code minIdle}, scanning from {@code cursor}. */
+    ClaimedMessages<String, String> autoClaim(Duration minIdle, String cursor, int count) {
+        return commands.xautoclaim(
+                stream,
+                new XAutoClaimArgs<String>()
+                        .consumer(me)
+                        .minIdleTime(minIdle)
+                        .startId(cursor)
+                        .count(count));
+    }
+
+    /**
+     * Resets the idle time of entries this consumer is still working on (JUSTID does not count a delivery), so that a
+     * batch waiting for the read database is not claimed away and pushed towards the dead-letter limit.
+     */
+    void touch(List<String> ids) {
+        if (!ids.isEmpty()) {
+            commands.xclaim(stream, me, new XClaimArgs().minIdleTime(0).justid(), ids.toArray(String[]::new));
+        }
+    }
+
+    /**
+     * Copies an entry to {@code <stream>:dlq}: the original fields plus the {@code dlq_*} fields saying why, which
+     * entry, after how many deliveries, and which consumer gave up on it.
+     */
+    String deadLetter(StreamMessage<String, String> entry, Rejection rejection, long deliveries) {
+        var fields = new LinkedHashMap<String, String>();
+        if (entry.getBody() != null) {
+            fields.putAll(entry.getBody());
+        }
+        fields.put(DLQ_REASON, rejection.reason());
+        fields.put(DLQ_PROBLEM, rejection.problem());
+        if (rejection.field() != null) {
+            fields.put(DLQ_FIELD, rejection.field());
+        }
+        fields.put(DLQ_ORIGINAL_ID, entry.getId());
+        fields.put(DLQ_DELIVERIES, Long.toString(deliveries));
+        fields.put(DLQ_CONSUMER, me.getName());
+        return commands.xadd(EventStreams.deadLetterStream(stream), fields);
+    }
+
+    /** Whether Redis says the stream or the group is gone. */
+    static boolean isNoGroup(Throwable failure) {
+        return failure instanceof RedisCommandExecutionException e
+                && String.valueOf(e.getMessage()).startsWith("NOGROUP");
+    }
+}

@@ -1,0 +1,77 @@
+package io.cqrs.projector;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.validation.autoconfigure.ValidationAutoConfiguration;
+import org.springframework.context.annotation.Configuration;
+
+class ProjectorPropertiesTests {
+
+    @Configuration(proxyBeanMethods = false)
+    @EnableConfigurationProperties(ProjectorProperties.class)
+    static class Bound {}
+
+    final ApplicationContextRunner contexts = new ApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(ValidationAutoConfiguration.class))
+            .withUserConfiguration(Bound.class)
+            .withPropertyValues("cqrs.events.stream=cqrs:events", "cqrs.events.group=projector");
+
+    @Test
+    void defaultsEverySettingOfTheLoop() {
+        contexts.run(context -> {
+            var projector = context.getBean(ProjectorProperties.class).projector();
+            assertThat(projector.batchSize()).isEqualTo(1000);
+            assertThat(projector.pollInterval()).isEqualTo(Duration.ofSeconds(1));
+            assertThat(projector.maxDeliveries()).isEqualTo(5);
+            assertThat(projector.consumer())
+                    .endsWith("-" + ProcessHandle.current().pid());
+        });
+    }
+
+    @Test
+    void takesDurationsWithUnitsAndPlainMilliseconds() {
+        contexts.withPropertyValues("cqrs.projector.poll-interval=250", "cqrs.projector.claim-idle=2m")
+                .run(context -> {
+                    var projector = context.getBean(ProjectorProperties.class).projector();
+                    assertThat(projector.pollInterval()).isEqualTo(Duration.ofMillis(250));
+                    assertThat(projector.claimIdle()).isEqualTo(Duration.ofMinutes(2));
+                });
+    }
+
+    @Test
+    void keepsAConfiguredConsumerName() {
+        contexts.withPropertyValues("cqrs.projector.consumer=projector-a")
+                .run(context -> assertThat(context.getBean(ProjectorProperties.class)
+                                .projector()
+                                .consumer())
+                        .isEqualTo("projector-a"));
+    }
+
+    @Test
+    void refusesToStartWithoutAStream() {
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(ValidationAutoConfiguration.class))
+                .withUserConfiguration(Bound.class)
+                .run(context -> assertThat(context)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("cqrs.events.stream"));
+    }
+
+    @Test
+    void refusesToStartWithAnInvalidSetting() {
+        contexts.withPropertyValues("cqrs.projector.batch-size=0", "cqrs.events.group=")
+                .run(context -> assertThat(context)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("projector.batchSize")
+                        .hasMessageContaining("events.group"));
+    }
+}

@@ -1,0 +1,234 @@
+package io.cqrs.projector;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cqrs.events.EventCodec;
+import io.cqrs.events.RecordEvent;
+import io.cqrs.stream.StreamEntryId;
+import io.lettuce.core.Consumer;
+import io.lettuce.core.XAddArgs;
+import io.lettuce.core.XClaimArgs;
+import io.lettuce.core.XReadArgs;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
+
+/** What goes wrong around the projector, and how it comes back without losing or double-counting anything. */
+class StreamRecoveryIT extends ProjectorTestSupport {
+
+    @Autowired
+    JdbcConnectionDetails database;
+
+    @Autowired
+    StreamConsumer consumer;
+
+    /**
+     * Publishes the entries and hands them to {@code consumer} in one MULTI/EXEC, so that the running projector (blocked
+     * on new entries) never sees them first: as if that consumer had read them just before it died.
+     */
+    List<String> publishToConsumer(String consumer, List<Map<String, String>> entries) {
+        redis.multi();
+        for (var fields : entries) {
+            redis.xadd(stream.name(), fields);
+        }
+        redis.xreadgroup(
+                Consumer.from(group(), consumer),
+                XReadArgs.Builder.count(entries.size()),
+                XReadArgs.StreamOffset.lastConsumed(stream.name()));
+        var results = redis.exec();
+        var ids = new ArrayList<String>();
+        for (int i = 0; i < entries.size(); i++) {
+            ids.add(results.get(i));
+        }
+        return ids;
+    }
+
+    @Test
+    void claimsAndAppliesWhatADeadConsumerLeftPending() {
+        awaitProjected();
+        double claimedBefore = count("cqrs.projector.claimed");
+        var events = IntStream.rangeClosed(1, 5)
+                .mapToObj(v -> written(prefix + "orphan", v, v))
+                .map(EventCodec::encode)
+                .toList();
+
+        publishToConsumer("crashed-consumer", events);
+        assertThat(redis.xpending(stream.name(), group()).getCount()).isGreaterThanOrEqualTo(5);
+
+        awaitProjected();
+        var row = row(prefix + "orphan").orElseThrow();
+        assertThat(row.version()).isEqualTo(5);
+        assertThat(row.writeCount()).isEqualTo(5);
+        assertThat(count("cqrs.projector.claimed") - claimedBefore).isGreaterThanOrEqualTo(5);
+        assertCountersMatchRows();
+    }
+
+    @Test
+    void deadLettersPoisonAndKeepsApplyingTheEventsAfterIt() {
+        awaitProjected();
+        var before = state();
+        double deadBefore = events("dead_lettered");
+        var garbage = Map.of("foo", "bar");
+        var unknownType =
+                replaceValue(EventCodec.encode(written(prefix + "x", 7, 3)), EventCodec.TYPE_WRITTEN, "record.renamed");
+        var unknownSchema = replaceValue(
+                EventCodec.encode(written(prefix + "y", 7, 3)),
+                Integer.toString(EventCodec.SCHEMA),
+                Integer.toString(EventCodec.SCHEMA + 1));
+        // Decodes, but PostgreSQL cannot store a NUL character: only the database can reject it.
+        var unstorable = EventCodec.encode(written(prefix + "z", "nul \u0000 inside", 1, 1));
+        var good = EventCodec.encode(written(prefix + "good", 1, 1));
+
+        var ids = publishFields(List.of(garbage, unknownType, unknownSchema, unstorable, good));
+        awaitProjected();
+
+        assertThat(row(prefix + "good"))
+                .hasValueSatisfying(r -> assertThat(r.version()).isEqualTo(1));
+        assertThat(row(prefix + "x")).isEmpty();
+        assertThat(row(prefix + "z")).isEmpty();
+        var dead = deadLetters(ids);
+        assertThat(dead).containsOnlyKeys(ids.subList(0, 4));
+        assertThat(dead.get(ids.get(0)))
+                .containsEntry("foo", "bar")
+                .containsEntry(StreamGroup.DLQ_PROBLEM, "MISSING_FIELD")
+                .containsEntry(StreamGroup.DLQ_DELIVERIES, "1")
+                .containsEntry(StreamGroup.DLQ_CONSUMER, "projector-under-test")
+                .containsKey(StreamGroup.DLQ_REASON);
+        assertThat(dead.get(ids.get(1))).containsEntry(StreamGroup.DLQ_PROBLEM, "UNKNOWN_TYPE");
+        assertThat(dead.get(ids.get(1))).containsAllEntriesOf(unknownType);
+        assertThat(dead.get(ids.get(2))).containsEntry(StreamGroup.DLQ_PROBLEM, "UNKNOWN_SCHEMA");
+        assertThat(dead.get(ids.get(3)))
+                .containsEntry(StreamGroup.DLQ_PROBLEM, Rejection.APPLY_FAILED)
+                .containsAllEntriesOf(unstorable);
+        var after = state();
+        assertThat(after.deadLettered() - before.deadLettered()).isEqualTo(4);
+        assertThat(after.applied() - before.applied()).isEqualTo(1);
+        assertThat(events("dead_lettered") - deadBefore).isEqualTo(4);
+        assertCountersMatchRows();
+    }
+
+    @Test
+    void deadLettersAnEntryDeliveredTooOftenWithoutAnAck() {
+        awaitProjected();
+        var before = state();
+        // As if it had been delivered, and had crashed its consumer, as often as allowed: all in one MULTI, so the
+        // projector cannot claim it before its delivery count says so.
+        StreamEntryId last = lastGeneratedId();
+        String id = new StreamEntryId(last.millis() + 1, 0).toString();
+        var consumer = Consumer.from(group(), "crashing-consumer");
+        redis.multi();
+        redis.xadd(stream.name(), new XAddArgs().id(id), EventCodec.encode(written(prefix + "cursed", 1, 1)));
+        redis.xreadgroup(consumer, XReadArgs.Builder.count(1), XReadArgs.StreamOffset.lastConsumed(stream.name()));
+        redis.xclaim(
+                stream.name(),
+                consumer,
+                new XClaimArgs()
+                        .minIdleTime(0)
+                        .retryCount(properties.projector().maxDeliveries()),
+                id);
+        assertThat(redis.exec().wasDiscarded()).isFalse();
+        var ids = List.of(id);
+
+        awaitProjected();
+
+        assertThat(deadLetters(ids).get(ids.getFirst()))
+                .containsEntry(StreamGroup.DLQ_PROBLEM, Rejection.TOO_MANY_DELIVERIES)
+                .containsEntry(
+                        StreamGroup.DLQ_DELIVERIES,
+                        Long.toString(properties.projector().maxDeliveries() + 1L));
+        assertThat(row(prefix + "cursed")).isEmpty();
+        assertThat(state().deadLettered() - before.deadLettered()).isEqualTo(1);
+    }
+
+    @Test
+    @Timeout(300)
+    void losesNothingWhileTheReadDatabaseIsAway() throws Exception {
+        var first = new ArrayList<RecordEvent>();
+        var second = new ArrayList<RecordEvent>();
+        for (int key = 0; key < 20; key++) {
+            for (int version = 1; version <= 10; version++) {
+                (version <= 5 ? first : second).add(written(prefix + "k" + key, version, version));
+            }
+        }
+        publish(first);
+        awaitProjected();
+        double retriesBefore = count("cqrs.projector.retries", "cause", "read_db");
+        String name = jdbc.sql("select current_database()").query(String.class).single();
+
+        // From the maintenance database: PostgreSQL will not close the door of the database one is standing in.
+        String maintenance = database.getJdbcUrl().replaceFirst("^(jdbc:postgresql://[^/]+/)[^?]*", "$1postgres");
+        try (Connection admin =
+                DriverManager.getConnection(maintenance, database.getUsername(), database.getPassword())) {
+            try (var statement = admin.createStatement()) {
+                statement.execute("alter database " + name + " allow_connections false");
+                statement.execute(
+                        "select pg_terminate_backend(pid) from pg_stat_activity where datname = '" + name + "'");
+            }
+            try {
+                publish(second);
+                await().atMost(PATIENCE)
+                        // Down long enough for several failed attempts, each followed by a longer pause.
+                        .until(() -> count("cqrs.projector.retries", "cause", "read_db") >= retriesBefore + 3);
+                // Stopping mid-outage abandons the batch without hanging; its entries stay pending for the restart.
+                consumer.stop();
+                assertThat(consumer.isRunning()).isFalse();
+                assertThat(redis.xpending(stream.name(), group()).getCount()).isPositive();
+                consumer.start();
+            } finally {
+                try (var statement = admin.createStatement()) {
+                    statement.execute("alter database " + name + " allow_connections true");
+                }
+            }
+        }
+
+        awaitProjected();
+        var rows = rows(prefix + "k");
+        assertThat(rows).hasSize(20).allSatisfy(row -> {
+            assertThat(row.version()).isEqualTo(10);
+            assertThat(row.writeCount()).isEqualTo(10);
+            assertThat(row.value()).endsWith(" v10");
+        });
+        assertCountersMatchRows();
+    }
+
+    @Test
+    void recreatesAVanishedGroupAndCarriesOn() {
+        awaitProjected();
+        double recreatedBefore = count("cqrs.stream.group.recreated");
+
+        redis.xgroupDestroy(stream.name(), group());
+        publish(List.of(written(prefix + "after-loss", 1, 1)));
+
+        await().atMost(PATIENCE).until(() -> row(prefix + "after-loss").isPresent());
+        assertThat(count("cqrs.stream.group.recreated") - recreatedBefore).isGreaterThanOrEqualTo(1);
+        awaitProjected();
+        assertCountersMatchRows();
+    }
+
+    // The stream may be trimmed empty; its last generated id is what a new id must exceed.
+    private StreamEntryId lastGeneratedId() {
+        List<Object> info = redis.xinfoStream(stream.name());
+        for (int i = 0; i + 1 < info.size(); i += 2) {
+            if ("last-generated-id".equals(String.valueOf(info.get(i)))) {
+                return StreamEntryId.parse(String.valueOf(info.get(i + 1)));
+            }
+        }
+        throw new IllegalStateException("XINFO STREAM without last-generated-id: " + info);
+    }
+
+    private static Map<String, String> replaceValue(Map<String, String> fields, String from, String to) {
+        var replaced = new LinkedHashMap<String, String>();
+        fields.forEach((name, value) -> replaced.put(name, value.equals(from) ? to : value));
+        assertThat(replaced).isNotEqualTo(fields);
+        return replaced;
+    }
+}
