@@ -13,11 +13,15 @@ class ReadCountRepository {
     // One statement, so one transaction: per-key counts and the total move together. Data-modifying CTEs run exactly
     // once whether or not the outer query reads them. Needs only UPDATE(read_count) on records and
     // UPDATE(total_reads) on read_totals (plus SELECT), see db/roles/read-service-grants.sql.
+    // The rows are locked in key order first (FOR UPDATE needs only the UPDATE(read_count) grant), the order the
+    // projector's upserts lock them in, so that a flush and a projection batch can never deadlock on each other.
     private static final String ADD_READS = """
             with delta(key, n) as (select * from unnest(?::text[], ?::bigint[])),
+                 locked as (
+                     select key from records where key in (select key from delta) order by key for update),
                  counted as (
                      update records r set read_count = r.read_count + delta.n
-                     from delta where r.key = delta.key
+                     from locked join delta using (key) where r.key = locked.key
                      returning r.key, r.read_count, delta.n),
                  total as (
                      update read_totals set total_reads = total_reads + (select coalesce(sum(n), 0) from counted)
