@@ -124,10 +124,14 @@ class CommandRepository {
                         """).params(stateColumns(states)).update();
     }
 
-    void addToTotals(long writes, long deletes) {
-        jdbc.sql("update write_totals set commands = commands + ?, writes = writes + ?, deletes = deletes + ?")
-                .params(writes + deletes, writes, deletes)
-                .update();
+    /** Number of rows the totals are spread over, so that concurrent transactions do not queue on one row. */
+    static final int TOTALS_SLOTS = 16;
+
+    void addToTotals(int slot, long writes, long deletes) {
+        jdbc.sql("""
+                        update write_totals set commands = commands + ?, writes = writes + ?, deletes = deletes + ?
+                        where slot = ?
+                        """).params(writes + deletes, writes, deletes, slot).update();
     }
 
     /**

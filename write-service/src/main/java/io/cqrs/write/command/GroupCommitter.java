@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,7 +85,7 @@ class GroupCommitter implements SmartLifecycle {
         return unit;
     }
 
-    private void run() {
+    private void run(int totalsSlot) {
         var group = new ArrayList<PendingUnit>();
         while (running || !queue.isEmpty()) {
             try {
@@ -102,7 +103,7 @@ class GroupCommitter implements SmartLifecycle {
                     group.add(next);
                     size += next.commands().size();
                 }
-                process(group);
+                process(group, totalsSlot);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -115,14 +116,14 @@ class GroupCommitter implements SmartLifecycle {
         }
     }
 
-    private void process(List<PendingUnit> group) {
+    private void process(List<PendingUnit> group, int totalsSlot) {
         if (System.nanoTime() < databaseUnavailableUntil) {
             failAll(group, new WriteStoreUnavailable("the write database was unreachable a moment ago"));
             return;
         }
         Map<PendingUnit, Outcome> outcomes;
         try {
-            outcomes = commitWithRetries(group);
+            outcomes = commitWithRetries(group, totalsSlot);
         } catch (DataAccessResourceFailureException | TransactionException e) {
             // Fail fast for a moment instead of making every queued request wait out a connection timeout.
             databaseUnavailableUntil = System.nanoTime() + DATABASE_PAUSE_NANOS;
@@ -133,7 +134,7 @@ class GroupCommitter implements SmartLifecycle {
             if (group.size() > 1) {
                 // Something in the group broke the transaction: apply each request alone so that it fails alone.
                 log.warn("Group of {} requests failed ({}); applying them one by one", group.size(), e.getMessage());
-                group.forEach(unit -> process(List.of(unit)));
+                group.forEach(unit -> process(List.of(unit), totalsSlot));
                 return;
             }
             log.error("Request failed in the write database", e);
@@ -143,10 +144,10 @@ class GroupCommitter implements SmartLifecycle {
         publishAndAnswer(outcomes);
     }
 
-    private Map<PendingUnit, Outcome> commitWithRetries(List<PendingUnit> group) {
+    private Map<PendingUnit, Outcome> commitWithRetries(List<PendingUnit> group, int totalsSlot) {
         for (int attempt = 1; ; attempt++) {
             try {
-                return commitTimes.record(() -> transactions.execute(status -> commit(group)));
+                return commitTimes.record(() -> transactions.execute(status -> commit(group, totalsSlot)));
             } catch (DuplicateKeyException | ConcurrencyFailureException e) {
                 // Another instance created one of our new keys first, or a deadlock: the next attempt sees its rows.
                 if (attempt == MAX_ATTEMPTS) {
@@ -157,7 +158,7 @@ class GroupCommitter implements SmartLifecycle {
         }
     }
 
-    private Map<PendingUnit, Outcome> commit(List<PendingUnit> group) {
+    private Map<PendingUnit, Outcome> commit(List<PendingUnit> group, int totalsSlot) {
         // Identity: units are records holding whole command lists, too costly to hash by value.
         Map<PendingUnit, Outcome> outcomes = new IdentityHashMap<>();
         var units = claimIdempotencyKeys(group, outcomes);
@@ -173,7 +174,7 @@ class GroupCommitter implements SmartLifecycle {
             long writes = stored.stream()
                     .filter(c -> c.command().op() == Command.Op.WRITE)
                     .count();
-            commands.addToTotals(writes, stored.size() - writes);
+            commands.addToTotals(totalsSlot, writes, stored.size() - writes);
         }
         int next = 0;
         for (var step : plan.steps()) {
@@ -263,11 +264,14 @@ class GroupCommitter implements SmartLifecycle {
     @Override
     public void start() {
         running = true;
+        // Each committer counts into a totals row of its own; another instance most likely picked other rows.
+        int firstSlot = ThreadLocalRandom.current().nextInt(CommandRepository.TOTALS_SLOTS);
         for (int i = 0; i < properties.committers(); i++) {
+            int slot = (firstSlot + i) % CommandRepository.TOTALS_SLOTS;
             committers.add(Thread.ofPlatform()
                     .name("group-committer-" + i)
                     .daemon(false)
-                    .start(this::run));
+                    .start(() -> run(slot)));
         }
         log.info(
                 "Group commit started with {} committers, up to {} commands per transaction",

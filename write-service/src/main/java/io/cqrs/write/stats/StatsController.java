@@ -20,7 +20,8 @@ class StatsController {
     @GetMapping("/stats")
     WriteStats stats() {
         var outbox = backlog.current();
-        return jdbc.sql("select commands, writes, deletes from write_totals")
+        return jdbc.sql(
+                        "select sum(commands) as commands, sum(writes) as writes, sum(deletes) as deletes from write_totals")
                 .query((rs, row) -> new WriteStats(
                         true,
                         rs.getLong("commands"),
