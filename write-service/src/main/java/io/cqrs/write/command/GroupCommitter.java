@@ -18,6 +18,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -31,9 +32,10 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Group commit: requests queue their units here; a few committer threads each take what has queued up (up to
- * {@code groupMaxCommands}) and apply it in one transaction — commands, key states, outbox rows and counters — then
- * publish the group's events in one pipelined batch and answer every request. Under load, groups grow by themselves;
- * alone, a request goes through at once.
+ * {@code groupMaxCommands}) and apply it in one transaction — commands, key states, outbox rows and counters. A
+ * publisher thread then sends the events of every group committed meanwhile in one pipelined batch, answers the
+ * requests and marks the outbox rows, while the committers already work on the next groups. Under load, groups grow
+ * by themselves; alone, a request goes through at once.
  */
 @Component
 class GroupCommitter implements SmartLifecycle {
@@ -47,10 +49,13 @@ class GroupCommitter implements SmartLifecycle {
     private final TransactionTemplate transactions;
     private final WriteProperties properties;
     private final BlockingQueue<PendingUnit> queue = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Map<PendingUnit, Outcome>> committed = new LinkedBlockingQueue<>();
     private final DistributionSummary groupSizes;
     private final Timer commitTimes;
     private final List<Thread> committers = new ArrayList<>();
+    private @Nullable Thread publisher;
     private volatile boolean running;
+    private volatile boolean committersDone;
     private volatile long databaseUnavailableUntil = System.nanoTime();
 
     GroupCommitter(
@@ -141,7 +146,7 @@ class GroupCommitter implements SmartLifecycle {
             failAll(group, e);
             return;
         }
-        publishAndAnswer(outcomes);
+        committed.add(outcomes);
     }
 
     private Map<PendingUnit, Outcome> commitWithRetries(List<PendingUnit> group, int totalsSlot) {
@@ -231,15 +236,42 @@ class GroupCommitter implements SmartLifecycle {
         return claimed;
     }
 
-    private void publishAndAnswer(Map<PendingUnit, Outcome> outcomes) {
+    private void publishCommitted() {
+        var groups = new ArrayList<Map<PendingUnit, Outcome>>();
+        while (!committersDone || !committed.isEmpty()) {
+            try {
+                var first = committed.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                groups.add(first);
+                committed.drainTo(groups);
+                publishAndAnswer(groups);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                groups.clear();
+            }
+        }
+    }
+
+    private void publishAndAnswer(List<Map<PendingUnit, Outcome>> groups) {
         var events = new ArrayList<RecordEvent>();
-        outcomes.values().forEach(outcome -> {
+        groups.forEach(outcomes -> outcomes.values().forEach(outcome -> {
             if (outcome instanceof Outcome.Applied applied) {
                 applied.commands().forEach(c -> events.add(c.event()));
             }
-        });
-        Map<Long, String> streamIds = relay.publishNow(events);
-        outcomes.forEach((unit, outcome) -> unit.outcome().complete(withEventIds(outcome, streamIds)));
+        }));
+        Map<Long, String> streamIds = Map.of();
+        try {
+            streamIds = relay.publishNow(events);
+        } finally {
+            // Committed is committed: every request is answered, with the event ids Redis gave in time, if any.
+            var published = streamIds;
+            groups.forEach(outcomes ->
+                    outcomes.forEach((unit, outcome) -> unit.outcome().complete(withEventIds(outcome, published))));
+        }
         try {
             relay.confirm(streamIds);
         } catch (DataAccessException e) {
@@ -273,6 +305,8 @@ class GroupCommitter implements SmartLifecycle {
                     .daemon(false)
                     .start(() -> run(slot)));
         }
+        committersDone = false;
+        publisher = Thread.ofPlatform().name("group-publisher").daemon(false).start(this::publishCommitted);
         log.info(
                 "Group commit started with {} committers, up to {} commands per transaction",
                 properties.committers(),
@@ -283,17 +317,24 @@ class GroupCommitter implements SmartLifecycle {
     @Override
     public void stop() {
         running = false;
-        for (Thread committer : committers) {
-            try {
-                committer.join(properties.commitTimeout().toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        committers.forEach(this::join);
         committers.clear();
+        committersDone = true;
+        join(publisher);
         PendingUnit left;
         while ((left = queue.poll()) != null) {
             left.outcome().completeExceptionally(new WriteStoreUnavailable("the write service is shutting down"));
+        }
+    }
+
+    private void join(@Nullable Thread thread) {
+        if (thread == null) {
+            return;
+        }
+        try {
+            thread.join(properties.commitTimeout().toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
