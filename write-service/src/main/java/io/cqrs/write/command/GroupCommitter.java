@@ -4,7 +4,9 @@ import io.cqrs.events.RecordEvent;
 import io.cqrs.write.command.PendingUnit.IdempotencyClaim;
 import io.cqrs.write.command.PendingUnit.Outcome;
 import io.cqrs.write.outbox.OutboxRelay;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.ArrayList;
@@ -18,6 +20,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +53,8 @@ class GroupCommitter implements SmartLifecycle {
     private final WriteProperties properties;
     private final BlockingQueue<PendingUnit> queue = new LinkedBlockingQueue<>();
     private final BlockingQueue<Map<PendingUnit, Outcome>> committed = new LinkedBlockingQueue<>();
+    private final AtomicInteger queuedCommands = new AtomicInteger();
+    private final Counter overloaded;
     private final DistributionSummary groupSizes;
     private final Timer commitTimes;
     private final List<Thread> committers = new ArrayList<>();
@@ -68,6 +73,12 @@ class GroupCommitter implements SmartLifecycle {
         this.relay = relay;
         this.transactions = transactions;
         this.properties = properties;
+        this.overloaded = Counter.builder("cqrs.write.overloaded")
+                .description("Requests refused with 503 because too many writes were already queued")
+                .register(meters);
+        Gauge.builder("cqrs.write.queued.commands", queuedCommands, AtomicInteger::get)
+                .description("Commands waiting for a group-commit transaction")
+                .register(meters);
         this.groupSizes = DistributionSummary.builder("cqrs.write.group.commands")
                 .description("Commands per group-commit transaction")
                 .publishPercentileHistogram()
@@ -78,7 +89,11 @@ class GroupCommitter implements SmartLifecycle {
                 .register(meters);
     }
 
-    /** Queues a unit; its outcome completes once its group has committed (and its events were offered to Redis). */
+    /**
+     * Queues a unit; its outcome completes once its group has committed (and its events were offered to Redis). Refuses
+     * the unit when {@code maxQueuedCommands} are already waiting: under overload, a fast 503 with Retry-After keeps
+     * memory bounded and tells clients to back off, where an unbounded queue would grow until the heap runs out.
+     */
     PendingUnit submit(PendingUnit unit) {
         if (!running) {
             throw new WriteStoreUnavailable("the write service is shutting down");
@@ -86,28 +101,39 @@ class GroupCommitter implements SmartLifecycle {
         if (System.nanoTime() < databaseUnavailableUntil) {
             throw new WriteStoreUnavailable("the write database was unreachable a moment ago");
         }
+        int size = unit.commands().size();
+        if (queuedCommands.addAndGet(size) > properties.maxQueuedCommands() && queuedCommands.get() > size) {
+            queuedCommands.addAndGet(-size);
+            overloaded.increment();
+            throw new WriteStoreUnavailable("too many writes are waiting for the write database");
+        }
         queue.add(unit);
         return unit;
     }
 
     private void run(int totalsSlot) {
         var group = new ArrayList<PendingUnit>();
-        while (running || !queue.isEmpty()) {
+        // A unit that would have made the last group too large starts this committer's next group.
+        PendingUnit carried = null;
+        while (running || !queue.isEmpty() || carried != null) {
             try {
-                PendingUnit first = queue.poll(100, TimeUnit.MILLISECONDS);
+                PendingUnit first = carried != null ? carried : queue.poll(100, TimeUnit.MILLISECONDS);
+                carried = null;
                 if (first == null) {
                     continue;
                 }
                 group.add(first);
                 int size = first.commands().size();
                 PendingUnit next;
-                while (size < properties.groupMaxCommands()
-                        && (next = queue.peek()) != null
-                        && size + next.commands().size() <= properties.groupMaxCommands()
-                        && queue.remove(next)) {
+                while (size < properties.groupMaxCommands() && (next = queue.poll()) != null) {
+                    if (size + next.commands().size() > properties.groupMaxCommands()) {
+                        carried = next;
+                        break;
+                    }
                     group.add(next);
                     size += next.commands().size();
                 }
+                queuedCommands.addAndGet(-size);
                 process(group, totalsSlot);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -15,8 +15,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 class CommandRulesTests {
 
-    private final CommandRules rules = new CommandRules(
-            new WriteProperties(16, 3, DataSize.ofKilobytes(64), 100, 1, Duration.ofSeconds(5), Duration.ofHours(1)));
+    private final CommandRules rules = new CommandRules(new WriteProperties(
+            16, 3, DataSize.ofKilobytes(64), 100, 1000, 1, Duration.ofSeconds(5), Duration.ofHours(1)));
     private final JsonMapper json = JsonMapper.builder().build();
 
     @Test

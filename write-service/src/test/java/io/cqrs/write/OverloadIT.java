@@ -1,0 +1,105 @@
+package io.cqrs.write;
+
+import static io.cqrs.write.WriteApiIT.json;
+import static io.cqrs.write.WriteApiIT.key;
+import static io.cqrs.write.WriteApiIT.ok;
+import static io.cqrs.write.WriteApiIT.problem;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.RealServers;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Import;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/** When the write database falls behind, queued writes are bounded: the excess gets a fast 503, the rest commits. */
+@SpringBootTest(
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {"cqrs.write.max-queued-commands=5", "cqrs.write.committers=1"})
+@Import(RealServers.class)
+class OverloadIT {
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    JdbcClient jdbc;
+
+    @Autowired
+    PlatformTransactionManager transactionManager;
+
+    @Test
+    void refusesWritesBeyondTheQueueBoundWithRetryAfterAndCommitsTheRest() throws Exception {
+        var http = new LocalHttp(port);
+        String blocked = key("blocked");
+        ok(http.postJson("/write", json(blocked, "v0")));
+        var accepted = new ArrayList<CompletableFuture<HttpResponse<String>>>();
+        HttpResponse<String> refused;
+
+        try (var requests = Executors.newVirtualThreadPerTaskExecutor()) {
+            // Hold the key's state row, so that the only committer waits on it and writes pile up in the queue.
+            var lockHeld = new CompletableFuture<Void>();
+            var release = new CompletableFuture<Void>();
+            var holder = CompletableFuture.runAsync(
+                    () -> new TransactionTemplate(transactionManager).executeWithoutResult(status -> {
+                        jdbc.sql("select 1 from key_state where key = ? for update")
+                                .param(blocked)
+                                .query(Integer.class)
+                                .single();
+                        lockHeld.complete(null);
+                        release.join();
+                    }),
+                    requests);
+            lockHeld.join();
+            accepted.add(CompletableFuture.supplyAsync(() -> http.postJson("/write", json(blocked, "v1")), requests));
+            await().atMost(Duration.ofSeconds(10)).until(() -> queued(http) == 0 && groupInFlight());
+            for (int i = 0; i < 5; i++) {
+                String value = "queued" + i;
+                accepted.add(
+                        CompletableFuture.supplyAsync(() -> http.postJson("/write", json(blocked, value)), requests));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> queued(http) == 5);
+
+            refused = http.postJson("/write", json(key("one-too-many"), "v"));
+
+            release.complete(null);
+            holder.join();
+        }
+
+        problem(refused, 503, "urn:cqrs:problem:write-store-unavailable");
+        assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
+        var versions = accepted.stream()
+                .map(f -> ok(f.join()).read("$.version", Long.class))
+                .toList();
+        assertThat(versions).containsExactlyInAnyOrder(2L, 3L, 4L, 5L, 6L, 7L);
+    }
+
+    private boolean groupInFlight() {
+        return jdbc.sql("select count(*) from pg_locks l join pg_stat_activity a using (pid)"
+                                + " where not l.granted and a.datname = current_database()")
+                        .query(Long.class)
+                        .single()
+                > 0;
+    }
+
+    private static long queued(LocalHttp http) {
+        return http.get("/actuator/prometheus")
+                .body()
+                .lines()
+                .filter(line -> line.startsWith("cqrs_write_queued_commands"))
+                .mapToLong(line -> (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+                .findFirst()
+                .orElseThrow();
+    }
+}
