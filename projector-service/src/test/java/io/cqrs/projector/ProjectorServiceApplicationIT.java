@@ -5,8 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import io.cqrs.testsupport.ActuatorChecks;
 import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.SchemaChecks;
 import java.util.List;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
 class ProjectorServiceApplicationIT extends ProjectorTestSupport {
@@ -14,17 +17,12 @@ class ProjectorServiceApplicationIT extends ProjectorTestSupport {
     @LocalServerPort
     int port;
 
+    @Autowired
+    DataSource database;
+
     @Test
     void startsOnAMigratedDatabase() {
-        var tables = jdbc.sql("select table_name from information_schema.tables where table_schema = current_schema()")
-                .query(String.class)
-                .list();
-
-        assertThat(tables).contains("records", "projection_state", "read_totals");
-        assertThat(jdbc.sql("select bool_and(success) from flyway_schema_history")
-                        .query(Boolean.class)
-                        .single())
-                .isTrue();
+        SchemaChecks.assertMigrated(database, "records", "projection_state", "read_totals");
     }
 
     @Test

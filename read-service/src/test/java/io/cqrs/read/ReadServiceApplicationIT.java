@@ -4,10 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cqrs.testsupport.ActuatorChecks;
 import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.SchemaChecks;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.jdbc.core.JdbcTemplate;
 
 @ReadServiceTest
 class ReadServiceApplicationIT {
@@ -16,19 +17,14 @@ class ReadServiceApplicationIT {
     int port;
 
     @Autowired
-    JdbcTemplate jdbc;
+    DataSource database;
 
     @Autowired
     ProjectorDouble projector;
 
     @Test
     void startsOnAMigratedDatabase() {
-        var tables = jdbc.queryForList(
-                "select table_name from information_schema.tables where table_schema = current_schema()", String.class);
-
-        assertThat(tables).contains("records", "projection_state", "read_totals");
-        assertThat(jdbc.queryForObject("select bool_and(success) from flyway_schema_history", Boolean.class))
-                .isTrue();
+        SchemaChecks.assertMigrated(database, "records", "projection_state", "read_totals");
     }
 
     @Test
