@@ -89,7 +89,13 @@ http_get() { curl -fsS --max-time 3 "http://127.0.0.1:$1$2" 2>/dev/null; }
 
 ready() { http_get "$(port_of "$1")" /actuator/health/readiness >/dev/null; }
 
-port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port_taken() { # a listener on the port (ss sees it even when its accept queue is full); else try to connect
+  if command -v ss >/dev/null; then
+    [[ -n $(ss -ltnH "sport = :$1" 2>/dev/null) ]]
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
 
 # --- up -------------------------------------------------------------------------------------------------------------
 
@@ -196,15 +202,21 @@ start_service() { # start_service <service>: in the background, output to .run/<
     return
   fi
   rm -f "$RUN_DIR/$service.pid"
-  if port_taken "$port"; then
-    fail "Port $port, where $service should listen, is taken by another process." \
-      "Stop that process, or choose another port for $service, e.g.: $(port_variable "$service")=1$port ./stack.sh up"
-  fi
+  check_port "$service"
   # shellcheck disable=SC2086 # JAVA_OPTS holds several options on purpose
   SERVER_PORT=$port nohup "$JAVA" $JAVA_OPTS -jar "$(jar_of "$service")" >"$RUN_DIR/$service.log" 2>&1 &
   pid=$!
   printf '%s\n' "$pid" >"$RUN_DIR/$service.pid"
   say "started $service (pid $pid, port $port, log $RUN_DIR/$service.log)"
+}
+
+check_port() { # check_port <service>: fail unless the service runs already or its port is free
+  local port
+  port=$(port_of "$1")
+  if ! pid_of "$1" >/dev/null && port_taken "$port"; then
+    fail "Port $port, where $1 should listen, is taken by another process." \
+      "Stop that process, or choose another port for $1, e.g.: $(port_variable "$1")=1$port ./stack.sh up"
+  fi
 }
 
 port_variable() {
@@ -243,6 +255,8 @@ up() {
   ensure_database "$WRITE_DB_URL" "$WRITE_DB_USER" "$WRITE_DB_PASSWORD"
   ensure_database "$READ_DB_URL" "$READ_DB_USER" "$READ_DB_PASSWORD"
   rm -f "$RUN_DIR/psql.err"
+  local service
+  for service in $(service_names); do check_port "$service"; done
   build_if_needed
   # The projector migrates the read database, so the read service starts once the projector is ready.
   start_service write-service
