@@ -51,8 +51,12 @@ load_settings() {
   JAVA_OPTS=${STACK_JAVA_OPTS:--Xmx256m}
 }
 
-port_of() { # port_of <service>
+port_of() { # port_of <service>: where it listens if up started it, else where it should (WRITE_PORT...)
   local entry name default variable
+  if [[ -f $RUN_DIR/$1.port ]] && pid_of "$1" >/dev/null; then
+    cat "$RUN_DIR/$1.port"
+    return
+  fi
   for entry in "${SERVICES[@]}"; do
     IFS=: read -r name default variable <<<"$entry"
     if [[ $name == "$1" ]]; then
@@ -201,12 +205,13 @@ start_service() { # start_service <service>: in the background, output to .run/<
     say "$service already runs (pid $pid, port $port)"
     return
   fi
-  rm -f "$RUN_DIR/$service.pid"
+  rm -f "$RUN_DIR/$service.pid" "$RUN_DIR/$service.port"
   check_port "$service"
   # shellcheck disable=SC2086 # JAVA_OPTS holds several options on purpose
   SERVER_PORT=$port nohup "$JAVA" $JAVA_OPTS -jar "$(jar_of "$service")" >"$RUN_DIR/$service.log" 2>&1 &
   pid=$!
   printf '%s\n' "$pid" >"$RUN_DIR/$service.pid"
+  printf '%s\n' "$port" >"$RUN_DIR/$service.port"
   say "started $service (pid $pid, port $port, log $RUN_DIR/$service.log)"
 }
 
@@ -309,7 +314,7 @@ down() {
       say "$service stopped"
     fi
   done
-  for service in $(service_names); do rm -f "$RUN_DIR/$service.pid"; done
+  for service in $(service_names); do rm -f "$RUN_DIR/$service.pid" "$RUN_DIR/$service.port"; done
   ((${#stopping[@]} > 0)) || say "nothing to stop"
 }
 
