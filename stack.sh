@@ -126,6 +126,14 @@ jars_stale() {
 }
 
 build_if_needed() {
+  local service
+  for service in $(service_names); do
+    if pid_of "$service" >/dev/null; then
+      # Never rebuild a jar under a running JVM; say how to pick up new code instead.
+      ! jars_stale || say "the sources changed since the jars were built: ./stack.sh down && ./stack.sh up runs them"
+      return
+    fi
+  done
   if jars_stale; then
     say "building the jars (they are missing or older than the sources): ./mvnw -B -q -DskipTests package"
     ./mvnw -B -q -DskipTests package || fail "The build failed (see above). Fix it, or run ./mvnw -B verify for details."
