@@ -6,7 +6,8 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import org.junit.jupiter.api.Test;
 
-class TestDatabaseIT {
+/** {@link TestDatabase} and {@link TestRedis} on the local servers (the container path needs a Docker engine). */
+class ThrowawayServersIT {
 
     @Test
     void givesAConnectableDatabaseOfItsOwnAndDropsItOnClose() throws SQLException {
