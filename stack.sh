@@ -162,16 +162,16 @@ postgres_hint() {
 
 ensure_database() { # ensure_database <jdbc url> <user> <password>
   parse_jdbc "$1"
-  local user=$2 exists
+  local user=$2 exists error
   command -v psql >/dev/null ||
     fail "psql is needed to check and create the databases: apt-get install postgresql-client"
-  if ! PGPASSWORD=$3 PGCONNECT_TIMEOUT=3 psql -h "$DB_HOST" -p "$DB_PORT" -U "$user" -d postgres -Atqc 'select 1' \
-    >/dev/null 2>"$RUN_DIR/psql.err"; then
-    if grep -qiE 'could not connect|connection refused|timeout expired|no such file' "$RUN_DIR/psql.err"; then
+  if ! error=$(PGPASSWORD=$3 PGCONNECT_TIMEOUT=3 psql -h "$DB_HOST" -p "$DB_PORT" -U "$user" -d postgres -Atqc \
+    'select 1' 2>&1 >/dev/null); then
+    if grep -qiE 'could not connect|connection refused|timeout expired|no such file' <<<"$error"; then
       fail "PostgreSQL does not answer on $DB_HOST:$DB_PORT. $(postgres_hint)" \
         "(or point WRITE_DB_URL / READ_DB_URL at a running server)."
     fi
-    fail "PostgreSQL on $DB_HOST:$DB_PORT refused user '$user': $(head -n 1 "$RUN_DIR/psql.err")" \
+    fail "PostgreSQL on $DB_HOST:$DB_PORT refused user '$user': $(head -n 1 <<<"$error")" \
       "Set WRITE_DB_USER/WRITE_DB_PASSWORD and READ_DB_USER/READ_DB_PASSWORD (in the environment or .env)."
   fi
   exists=$(PGPASSWORD=$3 psql -h "$DB_HOST" -p "$DB_PORT" -U "$user" -d postgres -Atqc \
@@ -267,7 +267,6 @@ up() {
   ensure_redis
   ensure_database "$WRITE_DB_URL" "$WRITE_DB_USER" "$WRITE_DB_PASSWORD"
   ensure_database "$READ_DB_URL" "$READ_DB_USER" "$READ_DB_PASSWORD"
-  rm -f "$RUN_DIR/psql.err"
   local service
   for service in $(service_names); do check_port "$service"; done
   build_if_needed
