@@ -1,0 +1,380 @@
+#!/usr/bin/env bash
+# The whole stack on this machine, without Docker: ./stack.sh up | down | status | logs [service]
+#
+# `up` builds the jars when they are missing or older than the sources, checks that PostgreSQL and Redis answer,
+# creates the two databases when missing, starts write-service, projector-service and read-service in the background
+# (logs and PID files in .run/) and waits until all three are ready. `down` stops exactly the processes `up` started.
+# Settings come from the environment, then from an optional .env file (see .env.example); the environment wins.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+readonly RUN_DIR=.run
+# service:default port:variable naming its port. Each service gets SERVER_PORT from its variable.
+readonly SERVICES=(write-service:8081:WRITE_PORT projector-service:8082:PROJECTOR_PORT read-service:8083:READ_PORT)
+
+say() { printf '[stack] %s\n' "$*"; }
+fail() {
+  printf '[stack] %s\n' "$@" >&2
+  exit 1
+}
+
+# --- settings -------------------------------------------------------------------------------------------------------
+
+load_env_file() { # KEY=VALUE lines of .env, literal values (optionally quoted), without overriding the environment
+  [[ -f .env ]] || return 0
+  local line key value
+  while IFS= read -r line || [[ -n $line ]]; do
+    line=${line%$'\r'}
+    [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+    [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] ||
+      fail ".env: cannot read the line '$line' (expected KEY=VALUE)"
+    key=${BASH_REMATCH[2]}
+    value=${BASH_REMATCH[3]}
+    if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then
+      value=${BASH_REMATCH[1]}
+    fi
+    [[ -v $key ]] || export "$key=$value"
+  done <.env
+}
+
+load_settings() {
+  load_env_file
+  export WRITE_DB_URL=${WRITE_DB_URL:-jdbc:postgresql://127.0.0.1:5432/cqrs_write}
+  export WRITE_DB_USER=${WRITE_DB_USER:-postgres}
+  export WRITE_DB_PASSWORD=${WRITE_DB_PASSWORD:-}
+  export READ_DB_URL=${READ_DB_URL:-jdbc:postgresql://127.0.0.1:5432/cqrs_read}
+  export READ_DB_USER=${READ_DB_USER:-postgres}
+  export READ_DB_PASSWORD=${READ_DB_PASSWORD:-}
+  export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+  START_TIMEOUT=${STACK_START_TIMEOUT:-180}
+  STOP_TIMEOUT=${STACK_STOP_TIMEOUT:-30}
+  JAVA_OPTS=${STACK_JAVA_OPTS:--Xmx256m}
+}
+
+port_of() { # port_of <service>: where it listens if up started it, else where it should (WRITE_PORT...)
+  local entry name default variable
+  if [[ -f $RUN_DIR/$1.port ]] && pid_of "$1" >/dev/null; then
+    cat "$RUN_DIR/$1.port"
+    return
+  fi
+  for entry in "${SERVICES[@]}"; do
+    IFS=: read -r name default variable <<<"$entry"
+    if [[ $name == "$1" ]]; then
+      printf '%s\n' "${!variable:-$default}"
+      return
+    fi
+  done
+  fail "unknown service '$1' (one of: write-service, projector-service, read-service)"
+}
+
+service_names() {
+  local entry
+  for entry in "${SERVICES[@]}"; do printf '%s\n' "${entry%%:*}"; done
+}
+
+# --- processes ------------------------------------------------------------------------------------------------------
+
+jar_of() { # the newest <service>/target/<service>-<version>.jar (the repackaged, executable one)
+  local jars
+  jars=$(compgen -G "$1/target/$1-*.jar" | xargs -r ls -t 2>/dev/null | head -n 1) || true
+  printf '%s\n' "${jars:-$1/target/$1.jar}"
+}
+
+pid_of() { # the PID `up` recorded for <service>, if that process still runs our jar (a reused PID is not ours)
+  local file=$RUN_DIR/$1.pid pid
+  [[ -f $file ]] || return 1
+  pid=$(<"$file")
+  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$(jar_of "$1")" || return 1
+  printf '%s\n' "$pid"
+}
+
+http_get() { curl -fsS --max-time 3 "http://127.0.0.1:$1$2" 2>/dev/null; }
+
+ready() { http_get "$(port_of "$1")" /actuator/health/readiness >/dev/null; }
+
+port_taken() { # a listener on the port (ss sees it even when its accept queue is full); else try to connect
+  if command -v ss >/dev/null; then
+    [[ -n $(ss -ltnH "sport = :$1" 2>/dev/null) ]]
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
+
+# --- up -------------------------------------------------------------------------------------------------------------
+
+select_java() { # the same JDK 21+ ./mvnw picks (.mvn/select-jdk.sh), so the jars run on what they were built for
+  # shellcheck source=.mvn/select-jdk.sh
+  . .mvn/select-jdk.sh
+  JAVA=java
+  [[ -n ${JAVA_HOME:-} && -x ${JAVA_HOME:-}/bin/java ]] && JAVA=$JAVA_HOME/bin/java
+  command -v "$JAVA" >/dev/null || fail "No java found. Install a JDK 21 or newer (e.g. Temurin 21/25) or set JAVA_HOME."
+  local feature
+  feature=$(cqrs_java_feature "$JAVA")
+  ((feature >= 21)) || fail "The services need Java 21 or newer, but $JAVA is Java $feature and no JDK 21+ was found" \
+    "under /usr/lib/jvm. Install one or set JAVA_HOME to it."
+}
+
+jars_stale() {
+  local service jar
+  for service in $(service_names); do
+    jar=$(jar_of "$service")
+    [[ -f $jar ]] || return 0
+    [[ -n $(find pom.xml ./*/pom.xml ./*/src/main db -newer "$jar" -type f -print -quit 2>/dev/null) ]] && return 0
+  done
+  return 1
+}
+
+build_if_needed() {
+  local service
+  for service in $(service_names); do
+    if pid_of "$service" >/dev/null; then
+      # Never rebuild a jar under a running JVM; say how to pick up new code instead.
+      ! jars_stale || say "the sources changed since the jars were built: ./stack.sh down && ./stack.sh up runs them"
+      return
+    fi
+  done
+  if jars_stale; then
+    say "building the jars (they are missing or older than the sources): ./mvnw -B -q -DskipTests package"
+    ./mvnw -B -q -DskipTests package || fail "The build failed (see above). Fix it, or run ./mvnw -B verify for details."
+  else
+    say "jars are up to date"
+  fi
+}
+
+parse_jdbc() { # parse_jdbc <jdbc url>: sets DB_HOST DB_PORT DB_NAME, or fails
+  [[ $1 =~ ^jdbc:postgresql://([^/:?,]+)(:([0-9]+))?/([^?]+)(\?.*)?$ ]] ||
+    fail "Cannot read '$1' as jdbc:postgresql://host[:port]/database: create that database yourself, or use that form."
+  DB_HOST=${BASH_REMATCH[1]}
+  DB_PORT=${BASH_REMATCH[3]:-5432}
+  DB_NAME=${BASH_REMATCH[4]}
+}
+
+postgres_hint() {
+  local version
+  version=$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V | tail -n 1)
+  if [[ -n $version ]]; then
+    printf 'Start it, e.g. on Debian: pg_ctlcluster --skip-systemctl-redirect %s main start' "$version"
+  else
+    printf 'Install and start it, e.g. on Debian: apt-get install postgresql && pg_ctlcluster --skip-systemctl-redirect 15 main start'
+  fi
+}
+
+ensure_database() { # ensure_database <jdbc url> <user> <password>
+  parse_jdbc "$1"
+  local user=$2 exists error
+  command -v psql >/dev/null ||
+    fail "psql is needed to check and create the databases: apt-get install postgresql-client"
+  if ! error=$(PGPASSWORD=$3 PGCONNECT_TIMEOUT=3 psql -h "$DB_HOST" -p "$DB_PORT" -U "$user" -d postgres -Atqc \
+    'select 1' 2>&1 >/dev/null); then
+    if grep -qiE 'could not connect|connection refused|timeout expired|no such file' <<<"$error"; then
+      fail "PostgreSQL does not answer on $DB_HOST:$DB_PORT. $(postgres_hint)" \
+        "(or point WRITE_DB_URL / READ_DB_URL at a running server)."
+    fi
+    fail "PostgreSQL on $DB_HOST:$DB_PORT refused user '$user': $(head -n 1 <<<"$error")" \
+      "Set WRITE_DB_USER/WRITE_DB_PASSWORD and READ_DB_USER/READ_DB_PASSWORD (in the environment or .env)."
+  fi
+  exists=$(PGPASSWORD=$3 psql -h "$DB_HOST" -p "$DB_PORT" -U "$user" -d postgres -Atqc \
+    "select 1 from pg_database where datname = '${DB_NAME//\'/\'\'}'")
+  if [[ $exists == 1 ]]; then
+    say "database $DB_NAME exists on $DB_HOST:$DB_PORT"
+  else
+    PGPASSWORD=$3 psql -h "$DB_HOST" -p "$DB_PORT" -U "$user" -d postgres -qc "create database \"${DB_NAME//\"/\"\"}\"" ||
+      fail "Cannot create database $DB_NAME on $DB_HOST:$DB_PORT as '$user' (see above)."
+    say "created database $DB_NAME on $DB_HOST:$DB_PORT"
+  fi
+}
+
+redis_answers() { # PING over bash's /dev/tcp (no redis-cli needed); a NOAUTH error also means it is up
+  local reply
+  exec 3<>"/dev/tcp/$1/$2" || return 1
+  printf 'PING\r\n' >&3
+  IFS= read -r -t 3 reply <&3 || true
+  exec 3>&-
+  [[ $reply == +PONG* || $reply == -NOAUTH* ]]
+}
+
+ensure_redis() {
+  [[ $REDIS_URL =~ ^rediss?://([^@/]*@)?([^:/]+)(:([0-9]+))?(/.*)?$ ]] ||
+    fail "Cannot read REDIS_URL '$REDIS_URL' (expected redis://host:port)."
+  local host=${BASH_REMATCH[2]} port=${BASH_REMATCH[4]:-6379}
+  if ! redis_answers "$host" "$port" 2>/dev/null; then
+    fail "Redis does not answer on $host:$port. Start it, e.g.:" \
+      "  redis-server --daemonize yes --bind 127.0.0.1 --port $port --appendonly yes --maxmemory-policy noeviction --dir /tmp" \
+      "(or point REDIS_URL at a running server)."
+  fi
+  say "Redis answers on $host:$port"
+}
+
+start_service() { # start_service <service>: in the background, output to .run/<service>.log, PID to .run/<service>.pid
+  local service=$1 port pid
+  port=$(port_of "$service")
+  if pid=$(pid_of "$service"); then
+    say "$service already runs (pid $pid, port $port)"
+    return
+  fi
+  rm -f "$RUN_DIR/$service.pid" "$RUN_DIR/$service.port"
+  check_port "$service"
+  # shellcheck disable=SC2086 # JAVA_OPTS holds several options on purpose
+  SERVER_PORT=$port nohup "$JAVA" $JAVA_OPTS -jar "$(jar_of "$service")" >"$RUN_DIR/$service.log" 2>&1 &
+  pid=$!
+  printf '%s\n' "$pid" >"$RUN_DIR/$service.pid"
+  printf '%s\n' "$port" >"$RUN_DIR/$service.port"
+  say "started $service (pid $pid, port $port, log $RUN_DIR/$service.log)"
+}
+
+check_port() { # check_port <service>: fail unless the service runs already or its port is free
+  local port
+  port=$(port_of "$1")
+  if ! pid_of "$1" >/dev/null && port_taken "$port"; then
+    fail "Port $port, where $1 should listen, is taken by another process." \
+      "Stop that process, or choose another port for $1, e.g.: $(port_variable "$1")=1$port ./stack.sh up"
+  fi
+}
+
+port_variable() {
+  local entry name default variable
+  for entry in "${SERVICES[@]}"; do
+    IFS=: read -r name default variable <<<"$entry"
+    [[ $name == "$1" ]] && printf '%s\n' "$variable"
+  done
+}
+
+await_ready() { # await_ready <service>: poll readiness until START_TIMEOUT; on failure show the log's tail
+  local service=$1 deadline=$((SECONDS + START_TIMEOUT))
+  until ready "$service"; do
+    if ! pid_of "$service" >/dev/null; then
+      printf '[stack] %s exited during start-up. Last lines of %s:\n' "$service" "$RUN_DIR/$service.log" >&2
+      tail -n 30 "$RUN_DIR/$service.log" >&2
+      fail "$service did not start (see its log above). The others keep running: ./stack.sh down stops them."
+    fi
+    if ((SECONDS >= deadline)); then
+      printf '[stack] %s is not ready after %ss. Last lines of %s:\n' "$service" "$START_TIMEOUT" \
+        "$RUN_DIR/$service.log" >&2
+      tail -n 30 "$RUN_DIR/$service.log" >&2
+      fail "$service is not ready (see above; STACK_START_TIMEOUT sets the wait). ./stack.sh down stops the stack."
+    fi
+    sleep 1
+  done
+  say "$service is ready on port $(port_of "$service")"
+}
+
+up() {
+  load_settings
+  mkdir -p "$RUN_DIR"
+  command -v curl >/dev/null || fail "curl is needed to check the services' health: apt-get install curl"
+  select_java
+  ensure_redis
+  ensure_database "$WRITE_DB_URL" "$WRITE_DB_USER" "$WRITE_DB_PASSWORD"
+  ensure_database "$READ_DB_URL" "$READ_DB_USER" "$READ_DB_PASSWORD"
+  local service
+  for service in $(service_names); do check_port "$service"; done
+  build_if_needed
+  # The projector migrates the read database, so the read service starts once the projector is ready.
+  start_service write-service
+  start_service projector-service
+  await_ready projector-service
+  start_service read-service
+  await_ready write-service
+  await_ready read-service
+  local write_port read_port
+  write_port=$(port_of write-service)
+  read_port=$(port_of read-service)
+  cat <<EOF
+
+The stack is up (java: $JAVA):
+  write-service      http://127.0.0.1:$write_port   POST /write, DELETE /write/{key}, GET /stats
+  projector-service  http://127.0.0.1:$(port_of projector-service)   /actuator/health, /actuator/prometheus
+  read-service       http://127.0.0.1:$read_port   GET /read/{key}, /stats, /health
+
+Try:
+  curl -s -X POST localhost:$write_port/write -H 'Content-Type: application/json' -d '{"key":"hello","value":"world"}'
+  curl -s 'localhost:$read_port/read/hello?min_version=1'
+
+./stack.sh status | ./stack.sh logs [service] | ./stack.sh down
+EOF
+}
+
+# --- down, status, logs ---------------------------------------------------------------------------------------------
+
+down() {
+  load_settings
+  local service pid stopping=()
+  for service in $(service_names); do
+    if pid=$(pid_of "$service"); then
+      kill -TERM "$pid" 2>/dev/null || true
+      stopping+=("$service:$pid")
+      say "stopping $service (pid $pid)"
+    else
+      [[ -f $RUN_DIR/$service.pid ]] && say "$service was not running"
+    fi
+  done
+  local deadline=$((SECONDS + STOP_TIMEOUT)) entry
+  for entry in "${stopping[@]}"; do
+    service=${entry%%:*}
+    pid=${entry##*:}
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "$service (pid $pid) did not stop within ${STOP_TIMEOUT}s: killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    else
+      say "$service stopped"
+    fi
+  done
+  for service in $(service_names); do rm -f "$RUN_DIR/$service.pid" "$RUN_DIR/$service.port"; done
+  ((${#stopping[@]} > 0)) || say "nothing to stop"
+}
+
+status() {
+  load_settings
+  local service pid port health any=1
+  printf '%-18s %-8s %-6s %s\n' SERVICE PID PORT HEALTH
+  for service in $(service_names); do
+    port=$(port_of "$service")
+    if pid=$(pid_of "$service"); then
+      health=$(http_get "$port" /actuator/health | grep -o '"status":"[A-Z_]*"' | head -n 1 | cut -d'"' -f4) || true
+      printf '%-18s %-8s %-6s %s\n' "$service" "$pid" "$port" "${health:-not answering}"
+    else
+      printf '%-18s %-8s %-6s %s\n' "$service" - "$port" "not running"
+      any=0
+    fi
+  done
+  if pid=$(pid_of read-service) >/dev/null; then
+    printf '\nread-service /health: %s\n' "$(http_get "$(port_of read-service)" /health || echo 'no answer')"
+  fi
+  ((any)) || return 3
+}
+
+logs() {
+  local files=() service
+  if (($# > 0)); then
+    port_of "$1" >/dev/null
+    files=("$RUN_DIR/$1.log")
+  else
+    for service in $(service_names); do files+=("$RUN_DIR/$service.log"); done
+  fi
+  for service in "${files[@]}"; do
+    [[ -f $service ]] || fail "No log at $service: start the stack with ./stack.sh up"
+  done
+  exec tail -n 50 -F "${files[@]}"
+}
+
+case ${1:-} in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  logs)
+    shift
+    logs "$@"
+    ;;
+  *)
+    cat >&2 <<'EOF'
+usage: ./stack.sh up | down | status | logs [write-service|projector-service|read-service]
+  up      build the jars if stale, create the databases if missing, start the three services, wait until ready
+  down    stop the services started by up (TERM, then KILL after STACK_STOP_TIMEOUT seconds)
+  status  PID, port and health of each service
+  logs    follow the services' logs (all, or one)
+EOF
+    exit 2
+    ;;
+esac

@@ -1,0 +1,214 @@
+package io.cqrs.system;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * Holds the stack's files against the services' configuration, without a Docker engine: docker-compose.yml,
+ * .env.example, ops/prometheus.yml, stack.sh and the README's modules table must agree with what each service's
+ * application.properties reads. A setting added to a service and forgotten elsewhere fails here.
+ */
+class ComposeFileTests {
+
+    private static final Path ROOT = Path.of("..");
+    private static final List<String> SERVICES = List.of("write-service", "projector-service", "read-service");
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*):([^}]*)}");
+
+    @Test
+    void everyComposeServiceHasAHealthcheck() {
+        composeServices()
+                .forEach((name, service) -> assertThat(map(service.get("healthcheck")))
+                        .as(name + " healthcheck")
+                        .containsKey("test"));
+    }
+
+    @Test
+    void dependenciesWaitUntilTheyAreHealthy() {
+        composeServices().forEach((name, service) -> {
+            Object dependsOn = service.get("depends_on");
+            if (dependsOn == null) {
+                return;
+            }
+            assertThat(dependsOn).as(name + " depends_on must name conditions").isInstanceOf(Map.class);
+            map(dependsOn)
+                    .forEach((dependency, condition) -> assertThat(map(condition))
+                            .as(name + " → " + dependency)
+                            .containsEntry("condition", "service_healthy"));
+        });
+        assertThat(map(composeService("read-service").get("depends_on")))
+                .as("the projector migrates the read database the read service needs")
+                .containsKey("projector-service");
+    }
+
+    @Test
+    void composePassesEachServiceOnlyVariablesItReads() throws IOException {
+        for (String service : SERVICES) {
+            Map<String, Object> composed = composeService(service);
+            assertThat(map(composed.get("build")).get("args"))
+                    .as(service + " build args")
+                    .isEqualTo(Map.of("MODULE", service));
+            assertThat(environment(composed).keySet())
+                    .as(service + ": variables docker-compose.yml passes but application.properties never reads")
+                    .isSubsetOf(placeholders(service).keySet());
+        }
+    }
+
+    @Test
+    void envExampleListsEveryVariableWithItsDefault() throws IOException {
+        Map<String, String> example = envExample();
+        for (String service : SERVICES) {
+            placeholders(service).forEach((variable, fallback) -> {
+                assertThat(example)
+                        .as(".env.example lists " + variable + " (read by " + service + ")")
+                        .containsKey(variable);
+                String listed = example.get(variable);
+                if (listed != null && !variable.equals("SERVER_PORT")) {
+                    assertThat(listed)
+                            .as(".env.example default of " + variable + " vs " + service)
+                            .isEqualTo(fallback);
+                }
+            });
+        }
+    }
+
+    @Test
+    void portsAgreeEverywhere() throws IOException {
+        Map<String, String> readmePorts = readmeModulePorts();
+        String prometheus = Files.readString(ROOT.resolve("ops/prometheus.yml"));
+        String stackScript = Files.readString(ROOT.resolve("stack.sh"));
+        for (String service : SERVICES) {
+            String port = placeholders(service).get("SERVER_PORT");
+            assertThat(readmePorts).as("README modules table").containsEntry(service, port);
+            Map<String, Object> composed = composeService(service);
+            assertThat(environment(composed)).containsEntry("SERVER_PORT", port);
+            assertThat(list(composed.get("ports"))).containsExactly(port + ":" + port);
+            assertThat(list(map(composed.get("healthcheck")).get("test")))
+                    .contains("http://127.0.0.1:" + port + "/actuator/health/readiness");
+            assertThat(prometheus).contains("\"" + service + ":" + port + "\"");
+            assertThat(stackScript).contains(service + ":" + port + ":");
+        }
+        assertThat(Files.readString(ROOT.resolve("docker-compose.yml")))
+                .contains("./ops/prometheus.yml:/etc/prometheus/prometheus.yml");
+    }
+
+    @Test
+    void redisKeepsTheStreamDurableAndNeverEvictsIt() {
+        assertThat(String.join(" ", list(composeService("redis").get("command"))))
+                .contains("--appendonly yes")
+                .contains("--appendfsync everysec")
+                .contains("--maxmemory-policy noeviction");
+    }
+
+    @Test
+    void imagesArePinned() {
+        composeServices().forEach((name, service) -> {
+            Object image = service.get("image");
+            if (service.containsKey("build")) {
+                return; // built here
+            }
+            assertThat(image).as(name + " image").isInstanceOf(String.class);
+            assertThat((String) image)
+                    .as(name + " image tag")
+                    .matches(".+:[^:]*\\d+\\.\\d+[^:]*")
+                    .doesNotEndWith(":latest");
+        });
+    }
+
+    // --- reading the files ---
+
+    private static Map<String, Map<String, Object>> composeServices() {
+        try (var reader = Files.newBufferedReader(ROOT.resolve("docker-compose.yml"))) {
+            Map<String, Object> compose = new Yaml().load(reader);
+            var services = new LinkedHashMap<String, Map<String, Object>>();
+            map(compose.get("services")).forEach((name, service) -> services.put(name, map(service)));
+            assertThat(services).isNotEmpty();
+            return services;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static Map<String, Object> composeService(String name) {
+        Map<String, Object> service = composeServices().get(name);
+        assertThat(service).as("docker-compose.yml service " + name).isNotNull();
+        return service;
+    }
+
+    /** A service's environment, in either compose form (map, or list of NAME=value). */
+    private static Map<String, String> environment(Map<String, Object> service) {
+        Object environment = service.get("environment");
+        var variables = new TreeMap<String, String>();
+        if (environment instanceof Map<?, ?> entries) {
+            entries.forEach((name, value) -> variables.put(String.valueOf(name), String.valueOf(value)));
+        } else if (environment instanceof List<?> entries) {
+            for (Object entry : entries) {
+                String[] parts = String.valueOf(entry).split("=", 2);
+                variables.put(parts[0], parts.length > 1 ? parts[1] : "");
+            }
+        }
+        return variables;
+    }
+
+    /** Every {@code ${VAR:default}} of a service's application.properties. */
+    private static Map<String, String> placeholders(String service) throws IOException {
+        String properties =
+                Files.readString(ROOT.resolve(service).resolve("src/main/resources/application.properties"));
+        var variables = new TreeMap<String, String>();
+        Matcher matcher = PLACEHOLDER.matcher(properties);
+        while (matcher.find()) {
+            variables.put(matcher.group(1), matcher.group(2));
+        }
+        assertThat(variables).as(service + " placeholders").containsKey("SERVER_PORT");
+        return variables;
+    }
+
+    /** {@code NAME=value} lines of .env.example; commented-out {@code # NAME=value} lines count as listed. */
+    private static Map<String, String> envExample() throws IOException {
+        var variables = new TreeMap<String, String>();
+        Pattern line = Pattern.compile("^(#\\s*)?([A-Z][A-Z0-9_]*)=(.*)$");
+        for (String text : Files.readAllLines(ROOT.resolve(".env.example"))) {
+            Matcher matcher = line.matcher(text);
+            if (matcher.matches()) {
+                variables.put(matcher.group(2), matcher.group(3));
+            }
+        }
+        return variables;
+    }
+
+    /** Rows {@code | `module` | responsibility | port |} of the README's modules table. */
+    private static Map<String, String> readmeModulePorts() throws IOException {
+        var ports = new TreeMap<String, String>();
+        Pattern row = Pattern.compile("^\\|\\s*`([a-z-]+)`\\s*\\|.*\\|\\s*(\\d+|–)\\s*\\|\\s*$");
+        for (String text : Files.readAllLines(ROOT.resolve("README.md"))) {
+            Matcher matcher = row.matcher(text);
+            if (matcher.matches()) {
+                ports.put(matcher.group(1), matcher.group(2));
+            }
+        }
+        assertThat(ports.keySet()).as("README modules table").containsAll(Set.copyOf(SERVICES));
+        return ports;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Object value) {
+        assertThat(value).isInstanceOf(Map.class);
+        return (Map<String, Object>) value;
+    }
+
+    private static List<String> list(Object value) {
+        assertThat(value).isInstanceOf(List.class);
+        return ((List<?>) value).stream().map(String::valueOf).toList();
+    }
+}

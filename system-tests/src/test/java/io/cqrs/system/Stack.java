@@ -1,0 +1,141 @@
+package io.cqrs.system;
+
+import io.cqrs.events.EventStreams;
+import io.cqrs.testsupport.TestDatabase;
+import io.cqrs.testsupport.TestRedis;
+import io.lettuce.core.RedisClient;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The three services running at once as processes, as {@code ./stack.sh up} runs them: two fresh databases on the
+ * test PostgreSQL, a stream name of their own on the test Redis, free ports. {@link #close()} stops every process and
+ * drops everything, also after a failed start.
+ */
+final class Stack implements AutoCloseable {
+
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final String redisUrl = TestRedis.url();
+    private final String stream = "cqrs:test:"
+            + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + ":events";
+    private final TestDatabase writeDb;
+    private final TestDatabase readDb;
+    final ServiceProcess write;
+    final ServiceProcess projector;
+    final ServiceProcess read;
+
+    /** Settings given to each service beside the connections; small pools, we share PostgreSQL's 100 connections. */
+    Stack(Map<String, String> projectorSettings, Map<String, String> readSettings) {
+        resources.add(this::deleteStreams);
+        try {
+            writeDb = remember(TestDatabase.create());
+            readDb = remember(TestDatabase.create());
+            write = service(
+                    "write-service",
+                    Map.of(
+                            "WRITE_DB_URL", writeDb.jdbcUrl(),
+                            "WRITE_DB_USER", writeDb.username(),
+                            "WRITE_DB_PASSWORD", writeDb.password()));
+            projector = service("projector-service", readDatabase(projectorSettings));
+            read = service("read-service", readDatabase(readSettings));
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Write and projector side by side (each migrates its own database), then the read service on the read schema. */
+    Stack start() {
+        try {
+            write.start();
+            projector.start();
+            CompletableFuture.allOf(
+                            CompletableFuture.runAsync(write::awaitReady),
+                            CompletableFuture.runAsync(projector::awaitReady))
+                    .join();
+            read.start().awaitReady();
+            return this;
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    String stream() {
+        return stream;
+    }
+
+    Connection writeDatabase() throws SQLException {
+        return DriverManager.getConnection(writeDb.jdbcUrl(), writeDb.username(), writeDb.password());
+    }
+
+    Connection readDatabase() throws SQLException {
+        return DriverManager.getConnection(readDb.jdbcUrl(), readDb.username(), readDb.password());
+    }
+
+    String logTails(int lines) {
+        return write.logTail(lines) + projector.logTail(lines) + read.logTail(lines);
+    }
+
+    @Override
+    public void close() {
+        RuntimeException failure = null;
+        for (AutoCloseable resource : resources.reversed()) {
+            try {
+                resource.close();
+            } catch (Exception e) {
+                if (failure == null) {
+                    failure = new IllegalStateException("Cleaning up the stack failed", e);
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        resources.clear();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private Map<String, String> readDatabase(Map<String, String> settings) {
+        var environment = new HashMap<>(settings);
+        environment.put("READ_DB_URL", readDb.jdbcUrl());
+        environment.put("READ_DB_USER", readDb.username());
+        environment.put("READ_DB_PASSWORD", readDb.password());
+        return environment;
+    }
+
+    private ServiceProcess service(String name, Map<String, String> settings) {
+        var environment = new HashMap<>(settings);
+        environment.put("REDIS_URL", redisUrl);
+        environment.put("EVENT_STREAM_NAME", stream);
+        environment.put("DB_POOL_MIN_SIZE", "1");
+        environment.put("DB_POOL_MAX_SIZE", "4");
+        var service = new ServiceProcess(name, environment);
+        // Services close before the databases they use are dropped (resources close in reverse order).
+        resources.add(service::stop);
+        return service;
+    }
+
+    private TestDatabase remember(TestDatabase database) {
+        resources.add(database);
+        return database;
+    }
+
+    private void deleteStreams() {
+        var client = RedisClient.create(redisUrl);
+        try (var connection = client.connect()) {
+            connection.sync().del(stream, EventStreams.deadLetterStream(stream));
+        } finally {
+            client.shutdown();
+        }
+    }
+}
