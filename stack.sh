@@ -48,7 +48,7 @@ load_settings() {
   export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
   START_TIMEOUT=${STACK_START_TIMEOUT:-180}
   STOP_TIMEOUT=${STACK_STOP_TIMEOUT:-30}
-  JAVA_OPTS=${STACK_JAVA_OPTS:--Xmx256m}
+  JAVA_OPTS=${STACK_JAVA_OPTS:--Xmx256m -XX:+ExitOnOutOfMemoryError}
 }
 
 port_of() { # port_of <service>: where it listens if up started it, else where it should (WRITE_PORT...)
