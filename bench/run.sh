@@ -31,7 +31,7 @@ STARTED_STACK=false
 log() { printf '[bench] %s\n' "$*" >&2; }
 
 cleanup() {
-  [[ -n ${PROJECTOR_PID:-} ]] && kill -CONT "$PROJECTOR_PID" 2>/dev/null || true
+  if [[ -n ${PROJECTOR_PID:-} ]]; then kill -CONT "$PROJECTOR_PID" 2>/dev/null || true; fi
   psql -qX -d postgres -c 'drop database if exists cqrs_bench_ceiling' >/dev/null 2>&1 || true
   redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" del bench:ceiling:xadd >/dev/null 2>&1 || true
   if $STARTED_STACK; then ./stack.sh down >&2 || true; fi
