@@ -57,6 +57,9 @@ final class ServiceProcess implements AutoCloseable {
                 // Light on a small shared machine: quick start-up matters more here than peak throughput.
                 "-XX:TieredStopAtLevel=1",
                 "-XX:+UseSerialGC",
+                // A heap exhausted under load ends the process, which the suite reports, instead of leaving a
+                // half-dead service whose acceptor thread died.
+                "-XX:+ExitOnOutOfMemoryError",
                 "-jar",
                 jar.toString()));
         command.addAll(arguments);
