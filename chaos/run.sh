@@ -7,9 +7,12 @@
 #   chaos/run.sh              uses the jars in */target (builds them when missing)
 #   CQRS_CHAOS_BUILD=1 chaos/run.sh   rebuilds them first
 #   CQRS_CHAOS_KEEP=1 chaos/run.sh    keeps the work directory (logs, data) for a post-mortem
+#   CQRS_CHAOS_ROOT=<checkout> chaos/run.sh   takes the service jars from another checkout's */target (e.g. to
+#                                     see the suite fail against a build without some fix)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+jars_root=${CQRS_CHAOS_ROOT:-$root}
 
 log() { printf '[chaos] %s\n' "$*" >&2; }
 
@@ -60,7 +63,7 @@ cleanup() {
   # What a killed or crashed suite left behind: only processes it recorded and that still look like ours.
   if [[ -f $work/pids ]]; then
     while read -r pid; do
-      if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -e "$work" -e "$root/.*-SNAPSHOT.jar"; then
+      if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -e "$work" -e "$jars_root/.*-SNAPSHOT.jar"; then
         kill -9 "$pid" 2>/dev/null || true
       fi
     done <"$work/pids"
@@ -86,7 +89,7 @@ trap 'exit 130' INT TERM
 
 log "work directory $work, PostgreSQL from $pg_bin, $("$java" -version 2>&1 | head -n 1)"
 set +e
-CQRS_CHAOS_DIR=$work CQRS_CHAOS_ROOT=$root CQRS_CHAOS_PG_BIN=$pg_bin \
+CQRS_CHAOS_DIR=$work CQRS_CHAOS_ROOT=$jars_root CQRS_CHAOS_PG_BIN=$pg_bin \
   timeout --kill-after=20 540 "$java" -Xmx256m -cp "chaos/target/chaos-0.1.0-SNAPSHOT.jar:chaos/target/lib/*" \
   io.cqrs.chaos.ChaosSuite
 status=$?
