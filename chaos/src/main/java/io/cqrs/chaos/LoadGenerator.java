@@ -72,6 +72,7 @@ final class LoadGenerator {
     final Map<String, LongAdder> uncertainReads = new ConcurrentHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean running;
+    private volatile List<String> keys = List.of();
 
     LoadGenerator(int writePort, int readPort) {
         this.writePort = writePort;
@@ -80,21 +81,30 @@ final class LoadGenerator {
 
     /** Starts writers and readers over {@code keys}; they run until {@link #stop()}. */
     void start(Tally tally, List<String> keys, int writers, int readers) {
+        this.keys = List.copyOf(keys);
         running = true;
         for (int i = 0; i < writers; i++) {
             threads.add(Thread.ofPlatform().name("writer-" + i).start(() -> {
                 while (running) {
-                    writeOnce(tally, keys);
+                    writeOnce(tally, this.keys);
                 }
             }));
         }
         for (int i = 0; i < readers; i++) {
             threads.add(Thread.ofPlatform().name("reader-" + i).start(() -> {
                 while (running) {
-                    readOnce(tally, keys);
+                    readOnce(tally, this.keys);
                 }
             }));
         }
+    }
+
+    /**
+     * Moves the load to other keys. The keys written before are then never written again, so an event of theirs lost
+     * in a fault cannot be covered up by a later write: the read model shows the loss.
+     */
+    void switchKeys(List<String> keys) {
+        this.keys = List.copyOf(keys);
     }
 
     /** Stops starting new work and waits for the operations in flight to end (writes finish their retries). */
