@@ -12,4 +12,12 @@ public final class EventStreams {
     public static String deadLetterStream(String stream) {
         return stream + ":dlq";
     }
+
+    /**
+     * The key holding the random token of the current life of {@code stream} in Redis: it vanishes with the stream
+     * when Redis loses its data, which is how the write side notices the loss.
+     */
+    public static String epochKey(String stream) {
+        return stream + ":epoch";
+    }
 }

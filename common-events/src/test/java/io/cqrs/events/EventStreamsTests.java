@@ -10,4 +10,9 @@ class EventStreamsTests {
     void deadLetterStreamSitsBesideItsStream() {
         assertThat(EventStreams.deadLetterStream(EventStreams.DEFAULT_STREAM)).isEqualTo("cqrs:events:dlq");
     }
+
+    @Test
+    void epochKeySitsBesideItsStream() {
+        assertThat(EventStreams.epochKey(EventStreams.DEFAULT_STREAM)).isEqualTo("cqrs:events:epoch");
+    }
 }

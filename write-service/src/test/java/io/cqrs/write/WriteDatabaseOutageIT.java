@@ -61,6 +61,34 @@ class WriteDatabaseOutageIT {
         }
     }
 
+    @Test
+    void refusesWritesWithAnIdempotencyKeyWithA503TooAndAppliesTheirRetryOnce() throws SQLException {
+        var http = new LocalHttp(port);
+        String key = key("outage-idempotent");
+        String idempotencyKey = "outage-" + key;
+
+        String name = databaseName();
+        try (Connection admin = adminConnection()) {
+            cutOff(admin, name, true);
+            try {
+                var refused = http.postJson("/write", json(key, "v"), "Idempotency-Key", idempotencyKey);
+
+                problem(refused, 503, "urn:cqrs:problem:write-store-unavailable");
+                assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
+            } finally {
+                cutOff(admin, name, false);
+            }
+            var retried = await().atMost(Duration.ofSeconds(20))
+                    .until(
+                            () -> http.postJson("/write", json(key, "v"), "Idempotency-Key", idempotencyKey),
+                            r -> r.statusCode() == 200);
+            assertThat(ok(retried).read("$.version", Long.class)).isEqualTo(1);
+            assertThat(ok(http.postJson("/write", json(key, "v"), "Idempotency-Key", idempotencyKey))
+                            .read("$.version", Long.class))
+                    .isEqualTo(1);
+        }
+    }
+
     private String databaseName() {
         return jdbc.sql("select current_database()").query(String.class).single();
     }

@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
+import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.stereotype.Service;
 
 /**
@@ -44,6 +45,17 @@ public class CommandService {
     }
 
     Written execute(List<Command> requested, @Nullable String idempotencyKey) {
+        try {
+            return apply(requested, idempotencyKey);
+        } catch (DataAccessResourceFailureException e) {
+            // Idempotency-Key lookups and replays run outside the group commit and its outage handling: an unreachable
+            // database there is a 503 all the same, never a 500.
+            count(requested, "unavailable");
+            throw new WriteStoreUnavailable("the write database is unreachable", e);
+        }
+    }
+
+    private Written apply(List<Command> requested, @Nullable String idempotencyKey) {
         IdempotencyClaim claim =
                 idempotencyKey == null ? null : new IdempotencyClaim(idempotencyKey, fingerprint(requested));
         if (claim != null) {

@@ -276,6 +276,9 @@ class GroupCommitter implements SmartLifecycle {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
+            } catch (RuntimeException e) {
+                // Never let this thread die: every later committed request would wait for an answer forever.
+                log.error("Publishing {} committed groups failed unexpectedly", groups.size(), e);
             } finally {
                 groups.clear();
             }
@@ -300,8 +303,9 @@ class GroupCommitter implements SmartLifecycle {
         }
         try {
             relay.confirm(streamIds);
-        } catch (DataAccessException e) {
+        } catch (DataAccessException | TransactionException e) {
             // The events are on the stream; the sweeper will publish them again, which the projector ignores.
+            // (With the database gone, the transaction fails to begin or to roll back: TransactionException.)
             log.warn("Could not mark {} published events in the outbox: {}", streamIds.size(), e.getMessage());
         }
     }

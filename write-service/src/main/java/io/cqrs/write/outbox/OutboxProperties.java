@@ -18,6 +18,8 @@ import org.springframework.validation.annotation.Validated;
  * @param maxBackoff longest wait between two attempts at one row
  * @param retention how long published rows are kept for replay
  * @param cleanupBatch rows deleted per cleanup statement
+ * @param lossCheckInterval how often the stream is checked for lost data ({@link StreamLossDetector})
+ * @param replayBatch rows marked for republication per transaction when replaying after a loss
  */
 @Validated
 @ConfigurationProperties("cqrs.outbox")
@@ -29,4 +31,6 @@ public record OutboxProperties(
         @DefaultValue("1000") @Positive int sweepBatch,
         @DefaultValue("60s") @NotNull Duration maxBackoff,
         @DefaultValue("24h") @NotNull Duration retention,
-        @DefaultValue("10000") @Positive int cleanupBatch) {}
+        @DefaultValue("10000") @Positive int cleanupBatch,
+        @DefaultValue("5s") @NotNull Duration lossCheckInterval,
+        @DefaultValue("10000") @Positive int replayBatch) {}

@@ -3,6 +3,7 @@ package io.cqrs.write.outbox;
 import io.cqrs.events.RecordDeleted;
 import io.cqrs.events.RecordEvent;
 import io.cqrs.events.RecordWritten;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -109,6 +110,73 @@ class OutboxRepository {
                             select command_id from outbox
                             where published_at is not null and published_at < now() - ?::interval limit ?)
                         """).params(interval(retention), limit).update();
+    }
+
+    /** The database's clock, so that replay bounds compare with {@code published_at} on one clock. */
+    Instant now() {
+        return jdbc.sql("select now()")
+                .query((rs, row) -> rs.getTimestamp(1).toInstant())
+                .single();
+    }
+
+    /** Whether some row was published within the retention window before {@code until}. */
+    boolean anyPublished(Duration retention, Instant until) {
+        return jdbc.sql("""
+                        select exists (select 1 from outbox where published_at is not null
+                                       and published_at > ?::timestamptz - ?::interval and published_at <= ?)
+                        """)
+                .params(Timestamp.from(until), interval(retention), Timestamp.from(until))
+                .query(Boolean.class)
+                .single();
+    }
+
+    /**
+     * Marks up to {@code limit} rows published within the retention window before {@code until} unpublished again and
+     * due now, so that the sweeper publishes them once more. Rows are locked in {@code published_at} order, so two
+     * instances replaying at once wait for each other instead of deadlocking; the second finds less to do.
+     */
+    int unpublish(Duration retention, Instant until, int limit) {
+        return jdbc.sql("""
+                        with batch as (
+                            select command_id from outbox
+                            where published_at is not null
+                              and published_at > ?::timestamptz - ?::interval and published_at <= ?
+                            order by published_at
+                            limit ?
+                            for update)
+                        update outbox o set published_at = null, stream_id = null, next_attempt_at = now(),
+                                            last_error = 'replayed: the stream lost its data'
+                        from batch where o.command_id = batch.command_id
+                        """)
+                .params(Timestamp.from(until), interval(retention), Timestamp.from(until), limit)
+                .update();
+    }
+
+    /** The epoch of {@code stream} this database last recorded, or null before the first check. */
+    @Nullable
+    String streamEpoch(String stream) {
+        return jdbc.sql("select epoch from stream_epochs where stream = ?")
+                .param(stream)
+                .query(String.class)
+                .optional()
+                .orElse(null);
+    }
+
+    /**
+     * Records {@code epoch} for {@code stream} if the row still holds {@code expected} (null: no row yet), so that of
+     * two instances handling the same change only one moves it; returns whether this call did.
+     */
+    boolean moveStreamEpoch(String stream, @Nullable String expected, String epoch) {
+        if (expected == null) {
+            return jdbc.sql("insert into stream_epochs (stream, epoch) values (?, ?) on conflict (stream) do nothing")
+                            .params(stream, epoch)
+                            .update()
+                    == 1;
+        }
+        return jdbc.sql("update stream_epochs set epoch = ?, updated_at = now() where stream = ? and epoch = ?")
+                        .params(epoch, stream, expected)
+                        .update()
+                == 1;
     }
 
     record Backlog(long rows, @Nullable Instant oldestCreatedAt) {}

@@ -1,0 +1,118 @@
+package io.cqrs.chaos;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.List;
+
+/**
+ * A PostgreSQL 15 cluster of the suite's own ({@code initdb} + {@code pg_ctl}) on a free loopback port, so that
+ * stopping and restarting it disturbs nobody else. Run as the {@code postgres} OS user when the suite runs as root.
+ */
+final class PostgresCluster implements AutoCloseable {
+
+    private final String name;
+    private final Path bin;
+    private final Path dir;
+    private final Path data;
+    private final Path log;
+    private final int port;
+
+    private PostgresCluster(String name, Path bin, Path dir, int port) {
+        this.name = name;
+        this.bin = bin;
+        this.dir = dir;
+        this.data = dir.resolve("data");
+        this.log = dir.resolve("postgres.log");
+        this.port = port;
+    }
+
+    /** Creates the cluster under {@code work/name}, starts it and creates {@code database} in it. */
+    static PostgresCluster create(Path work, Path bin, String name, String database) {
+        Path dir = work.resolve(name);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (Shell.isRoot()) {
+            Shell.run("chown", "postgres:postgres", dir.toString());
+        }
+        var cluster = new PostgresCluster(name, bin, dir, Shell.freePort());
+        Shell.run(
+                120,
+                Shell.asPostgres(
+                        bin.resolve("initdb").toString(),
+                        "-D",
+                        cluster.data.toString(),
+                        "-U",
+                        "postgres",
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        "--no-sync"));
+        cluster.start();
+        try (Connection connection = cluster.connect("postgres")) {
+            connection.createStatement().execute("create database " + database);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot create database " + database + " in " + name, e);
+        }
+        return cluster;
+    }
+
+    String name() {
+        return name;
+    }
+
+    Path log() {
+        return log;
+    }
+
+    String jdbcUrl(String database) {
+        return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
+    }
+
+    Connection connect(String database) throws SQLException {
+        return DriverManager.getConnection(jdbcUrl(database) + "?connectTimeout=5&socketTimeout=30", "postgres", "");
+    }
+
+    void start() {
+        Shell.run(60, Shell.asPostgres(pgCtl("start", "-l", log.toString(), "-o", options())));
+    }
+
+    /** A fast shutdown: sessions are disconnected, nothing is lost (as a DBA's restart or a fail-over would do). */
+    void stop() {
+        Shell.run(60, Shell.asPostgres(pgCtl("stop", "-m", "fast")));
+    }
+
+    void restart() {
+        Shell.run(60, Shell.asPostgres(pgCtl("restart", "-m", "fast", "-l", log.toString(), "-o", options())));
+    }
+
+    private String[] pgCtl(String action, String... arguments) {
+        var command = new java.util.ArrayList<>(
+                List.of(bin.resolve("pg_ctl").toString(), action, "-D", data.toString(), "-w", "-t", "30"));
+        command.addAll(List.of(arguments));
+        return command.toArray(String[]::new);
+    }
+
+    private String options() {
+        // Durability settings off: this cluster lives for one run, and a crash of the machine is not a fault we test.
+        return "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories=" + dir
+                + " -c max_connections=60 -c fsync=off -c full_page_writes=off -c shared_buffers=64MB";
+    }
+
+    /** Stops the cluster at once, whatever state it is in; for the final clean-up. */
+    @Override
+    public void close() {
+        try {
+            Shell.run(60, Shell.asPostgres(pgCtl("stop", "-m", "immediate")));
+        } catch (RuntimeException e) {
+            // Already stopped, or never started.
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package io.cqrs.chaos;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/** A Redis of the suite's own, without persistence, on a free loopback port: killing it loses everything it held. */
+final class RedisServer implements AutoCloseable {
+
+    private final Path work;
+    private final int port;
+    private @Nullable Process process;
+    private boolean paused;
+
+    RedisServer(Path work) {
+        this.work = work;
+        this.port = Shell.freePort();
+    }
+
+    int port() {
+        return port;
+    }
+
+    String url() {
+        return "redis://127.0.0.1:" + port;
+    }
+
+    Path log() {
+        return work.resolve("redis.log");
+    }
+
+    synchronized void start() {
+        try {
+            process = new ProcessBuilder(List.of(
+                            "redis-server",
+                            "--port",
+                            Integer.toString(port),
+                            "--bind",
+                            "127.0.0.1",
+                            "--save",
+                            "",
+                            "--appendonly",
+                            "no",
+                            "--dir",
+                            work.toString()))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()))
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start redis-server", e);
+        }
+        Shell.remember(work, process.pid());
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!answers()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("redis-server did not answer on port " + port);
+            }
+            Shell.sleep(100);
+        }
+    }
+
+    /** Kills the server as a crash would; with no persistence, its data is gone. */
+    synchronized void kill() {
+        var current = process;
+        if (current != null) {
+            if (paused) {
+                resume();
+            }
+            current.destroyForcibly();
+            try {
+                current.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            process = null;
+        }
+    }
+
+    /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+    synchronized void pause() {
+        Shell.signal(pid(), "STOP");
+        paused = true;
+    }
+
+    synchronized void resume() {
+        Shell.signal(pid(), "CONT");
+        paused = false;
+    }
+
+    /** Runs one command through redis-cli and returns its raw answer. */
+    String cli(String... arguments) {
+        var command = new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p", Integer.toString(port)));
+        command.addAll(List.of(arguments));
+        return Shell.run(10, command);
+    }
+
+    private boolean answers() {
+        try {
+            return "PONG".equals(cli("PING"));
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private long pid() {
+        var current = process;
+        if (current == null) {
+            throw new IllegalStateException("redis-server is not running");
+        }
+        return current.pid();
+    }
+
+    @Override
+    public void close() {
+        kill();
+    }
+}
