@@ -3,10 +3,7 @@ package io.cqrs.write.outbox;
 import io.cqrs.events.EventCodec;
 import io.cqrs.events.RecordEvent;
 import io.lettuce.core.LettuceFutures;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.codec.StringCodec;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -33,15 +30,13 @@ public class OutboxRelay implements DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(OutboxRelay.class);
 
-    private final LettuceConnectionFactory redis;
     private final String stream;
     private final OutboxProperties properties;
     private final OutboxRepository outbox;
     private final TransactionTemplate transactions;
     private final Counter published;
     private final Counter failures;
-    private final Object connecting = new Object();
-    private volatile @Nullable StatefulRedisConnection<String, String> connection;
+    private final OwnRedisConnection connection;
     private volatile long pausedUntilNanos = System.nanoTime();
 
     OutboxRelay(
@@ -52,7 +47,7 @@ public class OutboxRelay implements DisposableBean {
             TransactionTemplate transactions,
             MeterRegistry meters) {
         this.transactions = transactions;
-        this.redis = redis;
+        this.connection = new OwnRedisConnection(redis);
         this.stream = stream.stream();
         this.properties = properties;
         this.outbox = outbox;
@@ -106,7 +101,7 @@ public class OutboxRelay implements DisposableBean {
         var futures = new ArrayList<RedisFuture<String>>(events.size());
         String error = null;
         try {
-            var commands = connection().async();
+            var commands = connection.get().async();
             for (RecordEvent event : events) {
                 futures.add(commands.xadd(stream, EventCodec.encode(event)));
             }
@@ -133,21 +128,6 @@ public class OutboxRelay implements DisposableBean {
     record Publication(
             Map<Long, String> streamIds, @Nullable String error) {}
 
-    private StatefulRedisConnection<String, String> connection() {
-        var current = connection;
-        if (current != null) {
-            return current;
-        }
-        synchronized (connecting) {
-            if (connection == null) {
-                // The client Boot configured (URL, timeouts, fail-fast options); a connection of our own, so that
-                // pipelined XADDs never queue behind another component's commands.
-                connection = ((RedisClient) redis.getRequiredNativeClient()).connect(StringCodec.UTF8);
-            }
-            return connection;
-        }
-    }
-
     private static String join(RedisFuture<String> future) {
         try {
             return future.get();
@@ -173,9 +153,6 @@ public class OutboxRelay implements DisposableBean {
 
     @Override
     public void destroy() {
-        var current = connection;
-        if (current != null) {
-            current.close();
-        }
+        connection.close();
     }
 }

@@ -1,18 +1,14 @@
 package io.cqrs.write.outbox;
 
 import io.cqrs.events.EventStreams;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.StringCodec;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Instant;
 import java.util.UUID;
-import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
@@ -48,15 +44,13 @@ class StreamLossDetector implements DisposableBean {
     private static final String DELETE_IF_EQUAL =
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
-    private final LettuceConnectionFactory redis;
     private final String stream;
     private final String epochKey;
     private final OutboxRepository outbox;
     private final OutboxProperties properties;
     private final Counter replays;
     private final Counter replayedRows;
-    private final Object connecting = new Object();
-    private volatile @Nullable StatefulRedisConnection<String, String> connection;
+    private final OwnRedisConnection connection;
 
     StreamLossDetector(
             LettuceConnectionFactory redis,
@@ -64,7 +58,7 @@ class StreamLossDetector implements DisposableBean {
             OutboxRepository outbox,
             OutboxProperties properties,
             MeterRegistry meters) {
-        this.redis = redis;
+        this.connection = new OwnRedisConnection(redis);
         this.stream = stream.stream();
         this.epochKey = EventStreams.epochKey(stream.stream());
         this.outbox = outbox;
@@ -98,7 +92,7 @@ class StreamLossDetector implements DisposableBean {
     }
 
     Check check() {
-        RedisCommands<String, String> commands = connection().sync();
+        RedisCommands<String, String> commands = connection.get().sync();
         String recorded = outbox.streamEpoch(stream);
         String current = commands.get(epochKey);
         if (current != null && current.equals(recorded)) {
@@ -146,24 +140,8 @@ class StreamLossDetector implements DisposableBean {
         return total;
     }
 
-    private StatefulRedisConnection<String, String> connection() {
-        var current = connection;
-        if (current != null) {
-            return current;
-        }
-        synchronized (connecting) {
-            if (connection == null) {
-                connection = ((RedisClient) redis.getRequiredNativeClient()).connect(StringCodec.UTF8);
-            }
-            return connection;
-        }
-    }
-
     @Override
     public void destroy() {
-        var current = connection;
-        if (current != null) {
-            current.close();
-        }
+        connection.close();
     }
 }
