@@ -5,6 +5,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.TransactionException;
 
 /** Forgets Idempotency-Keys past their retention window, in bounded batches. */
 @Component
@@ -33,7 +34,7 @@ class IdempotencyKeyCleanup {
             if (total > 0) {
                 log.info("Forgot {} Idempotency-Keys older than {}", total, properties.idempotencyRetention());
             }
-        } catch (DataAccessException e) {
+        } catch (DataAccessException | TransactionException e) {
             log.warn("Idempotency-Key cleanup failed, trying again later: {}", e.getMessage());
         }
     }

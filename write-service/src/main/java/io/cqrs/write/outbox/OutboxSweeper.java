@@ -7,6 +7,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -33,6 +34,7 @@ class OutboxSweeper {
     }
 
     @Scheduled(fixedDelayString = "${cqrs.outbox.sweep-interval:1s}")
+    // With the database gone, beginning the transaction fails with a TransactionException, not a DataAccessException.
     void sweep() {
         try {
             int total = 0;
@@ -45,7 +47,7 @@ class OutboxSweeper {
             if (total > 0) {
                 log.info("Swept {} events from the outbox to the stream", total);
             }
-        } catch (DataAccessException e) {
+        } catch (DataAccessException | TransactionException e) {
             log.warn("Outbox sweep failed, trying again in {}: {}", properties.sweepInterval(), e.getMessage());
         }
     }
@@ -81,7 +83,7 @@ class OutboxSweeper {
             if (total > 0) {
                 log.info("Deleted {} published outbox rows older than {}", total, properties.retention());
             }
-        } catch (DataAccessException e) {
+        } catch (DataAccessException | TransactionException e) {
             log.warn("Outbox cleanup failed, trying again later: {}", e.getMessage());
         }
     }
