@@ -11,6 +11,7 @@ import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
 
 /**
  * A Redis server of a test's own, on a free loopback port, that the test may stop and start again to play an outage
@@ -38,6 +39,11 @@ public final class RedisProcess implements AutoCloseable {
 
     public RedisURI uri() {
         return RedisURI.create("127.0.0.1", port);
+    }
+
+    /** This server as Spring Boot's connection details, for a test context that must use it instead of the shared one. */
+    public DataRedisConnectionDetails connectionDetails() {
+        return new LocalRedis("redis://127.0.0.1:" + port);
     }
 
     /** Starts the server again on the same port, empty, and waits until it answers. */

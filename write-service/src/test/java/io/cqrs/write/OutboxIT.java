@@ -51,12 +51,7 @@ class OutboxIT {
         @Bean
         @Primary
         DataRedisConnectionDetails ownRedis() {
-            return new DataRedisConnectionDetails() {
-                @Override
-                public Standalone getStandalone() {
-                    return Standalone.of("127.0.0.1", REDIS.port());
-                }
-            };
+            return REDIS.connectionDetails();
         }
     }
 

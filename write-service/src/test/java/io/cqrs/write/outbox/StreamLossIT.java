@@ -54,12 +54,7 @@ class StreamLossIT {
         @Bean
         @Primary
         DataRedisConnectionDetails ownRedis() {
-            return new DataRedisConnectionDetails() {
-                @Override
-                public Standalone getStandalone() {
-                    return Standalone.of("127.0.0.1", REDIS.port());
-                }
-            };
+            return REDIS.connectionDetails();
         }
     }
 
