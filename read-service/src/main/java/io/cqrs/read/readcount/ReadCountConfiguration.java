@@ -7,7 +7,7 @@ import org.springframework.context.annotation.Configuration;
 class ReadCountConfiguration {
 
     @Bean
-    ReadCounter readCounter() {
-        return new ReadCounter();
+    ReadCounter readCounter(ReadCountProperties properties) {
+        return new ReadCounter(properties.maxKeys());
     }
 }

@@ -11,12 +11,15 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param flushInterval pause between flushes of buffered read counts: how far stored counts may lag behind
  * @param shutdownAttempts flushes tried on graceful shutdown before buffered counts are given up (and logged)
+ * @param maxKeys keys whose counts stay in memory between reads; beyond it, keys idle for a few flushes are forgotten
+ *     and their next read asks the database for the stored count. Size it like the near cache.
  */
 @Validated
 @ConfigurationProperties("cqrs.read.count")
 record ReadCountProperties(
         @DefaultValue("1s") @NotNull Duration flushInterval,
-        @DefaultValue("3") int shutdownAttempts) {
+        @DefaultValue("3") int shutdownAttempts,
+        @DefaultValue("100000") int maxKeys) {
 
     ReadCountProperties {
         if (flushInterval.isNegative() || flushInterval.isZero()) {
@@ -25,6 +28,9 @@ record ReadCountProperties(
         if (shutdownAttempts < 1) {
             throw new IllegalArgumentException(
                     "cqrs.read.count.shutdown-attempts must be at least 1, was " + shutdownAttempts);
+        }
+        if (maxKeys < 1) {
+            throw new IllegalArgumentException("cqrs.read.count.max-keys must be at least 1, was " + maxKeys);
         }
     }
 }

@@ -16,9 +16,12 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code inflight} into {@code stored}; on failure back into {@code pending}. Each move happens under the key's lock
  * and keeps the sum, so the number a reader sees never goes backwards and no read is counted twice or lost.
  *
- * <p>Keys nobody read for a few flushes are retired to bound memory. The next read of such a key must learn
- * {@code stored} from the database again; {@link #epoch()} guards that: a row read before a retirement round may
- * predate the last flush, so it is not trusted after one.
+ * <p>Memory is bounded by {@code maxKeys}: while more keys than that are tracked, keys nobody read for a few flushes
+ * are retired. Below the bound nothing is retired, so a hot key set that fits (the near cache's, typically) is counted
+ * without touching the database: retiring every key idle for two seconds made three out of four reads of 100k keys
+ * go to the database just to learn a count. The next read of a retired key must learn {@code stored} from the
+ * database again; {@link #epoch()} guards that: a row read before a retirement round may predate the last flush, so
+ * it is not trusted after one.
  */
 public final class ReadCounter {
 
@@ -56,6 +59,7 @@ public final class ReadCounter {
         }
     }
 
+    private final int maxKeys;
     private final ConcurrentHashMap<String, KeyReads> keys = new ConcurrentHashMap<>();
     private final AtomicLong epoch = new AtomicLong();
     /** Odd while a flush is between taking counts and settling them (a seqlock for consistent totals). */
@@ -64,6 +68,14 @@ public final class ReadCounter {
     private final LongAdder unflushed = new LongAdder();
     private final AtomicLong oldestPendingNanos = new AtomicLong();
     private volatile long oldestInflightNanos;
+
+    /** @param maxKeys keys tracked before idle ones are retired */
+    public ReadCounter(int maxKeys) {
+        if (maxKeys < 1) {
+            throw new IllegalArgumentException("maxKeys must be at least 1, was " + maxKeys);
+        }
+        this.maxKeys = maxKeys;
+    }
 
     /** Captured before reading a stored count from the database, and handed to {@link #count(String, long, long)}. */
     public long epoch() {
@@ -197,14 +209,17 @@ public final class ReadCounter {
         generation.incrementAndGet();
     }
 
-    /** Forgets keys idle for a while, bounding memory to the keys being read. */
+    /** Forgets keys idle for a while when more than {@code maxKeys} are tracked, bounding memory. */
     void retireIdle() {
+        boolean overBound = keys.size() > maxKeys;
         var idle = new ArrayList<Map.Entry<String, KeyReads>>();
         for (var entry : keys.entrySet()) {
             KeyReads reads = entry.getValue();
             synchronized (reads) {
                 if (reads.pending == 0 && reads.inflight == 0 && ++reads.idleFlushes > RETIRE_AFTER_IDLE_FLUSHES) {
-                    idle.add(entry);
+                    if (overBound) {
+                        idle.add(entry);
+                    }
                 }
             }
         }

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 
 class ReadCounterTests {
 
-    private final ReadCounter counter = new ReadCounter();
+    private final ReadCounter counter = new ReadCounter(1);
 
     @Test
     void includesTheStoredCountAndThisRead() {
@@ -83,7 +83,25 @@ class ReadCounterTests {
     }
 
     @Test
+    void keepsIdleKeysWhileTheyFitInTheBound() {
+        var roomy = new ReadCounter(2);
+        roomy.count("a", roomy.epoch(), 0);
+        roomy.count("b", roomy.epoch(), 5);
+        long epoch = roomy.epoch();
+        for (int flush = 0; flush < 5; flush++) {
+            roomy.committed(roomy.take(), Map.of());
+            roomy.retireIdle();
+        }
+
+        assertThat(roomy.trackedKeys()).isEqualTo(2);
+        assertThat(roomy.epoch()).isEqualTo(epoch);
+        assertThat(roomy.tryCount("a")).isEqualTo(2);
+        assertThat(roomy.tryCount("b")).isEqualTo(7);
+    }
+
+    @Test
     void forgetsIdleKeysAndDistrustsStoredCountsReadBeforeThat() {
+        counter.count("other", counter.epoch(), 0);
         long epochBeforeLoad = counter.epoch();
         counter.count("k", epochBeforeLoad, 0);
         counter.committed(counter.take(), Map.of("k", 1L));
