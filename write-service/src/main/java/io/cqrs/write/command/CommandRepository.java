@@ -54,8 +54,53 @@ class CommandRepository {
                 .optional();
     }
 
-    /** Appends the commands and returns them with their ids and the transaction's timestamp, in the given order. */
-    List<StoredCommand> insertCommands(List<NumberedCommand> commands) {
+    /** Number of rows the totals are spread over, so that concurrent transactions do not queue on one row. */
+    static final int TOTALS_SLOTS = 16;
+
+    // Everything a group writes after its key states are locked, in one statement (one round trip): the commands, their
+    // outbox rows (due for the sweeper after the relay's head start), the new and changed key states and the totals
+    // slot. Data-modifying CTEs all run, whether or not the final select reads them; it reports how many key states
+    // were
+    // created, so that a key another transaction created meanwhile (ON CONFLICT DO NOTHING) fails the group for a
+    // retry.
+    private static final String STORE_GROUP = """
+            with stored as (
+                     insert into commands (key, version, op, value, write_count, idempotency_key)
+                     select * from unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[])
+                     returning id, key, version, created_at),
+                 queued as (
+                     insert into outbox (command_id, next_attempt_at) select id, now() + ?::interval from stored),
+                 created as (
+                     insert into key_state (key, version, write_count, deleted, updated_at)
+                     select k, v, w, d, now() from unnest(?::text[], ?::bigint[], ?::bigint[], ?::boolean[])
+                         as s(k, v, w, d)
+                     on conflict (key) do nothing
+                     returning key),
+                 changed as (
+                     update key_state set version = s.v, write_count = s.w, deleted = s.d, updated_at = now()
+                     from unnest(?::text[], ?::bigint[], ?::bigint[], ?::boolean[]) as s(k, v, w, d)
+                     where key_state.key = s.k),
+                 totals as (
+                     update write_totals set commands = commands + ?, writes = writes + ?, deletes = deletes + ?
+                     where slot = ?)
+            select id, key, version, created_at, (select count(*) from created) as created from stored
+            """;
+
+    /**
+     * Stores a group's commands with their outbox rows, key states and totals; returns the commands with their ids and
+     * the transaction's timestamp, in the given order.
+     *
+     * @param newKeys states of keys seen for the first time
+     * @param changedKeys new states of keys that exist (locked by {@link #lockStates})
+     * @param outboxDelay how long the outbox rows are left to the relay before the sweeper may take them
+     * @throws DuplicateKeyException if another transaction created one of {@code newKeys} meanwhile; retry the group
+     */
+    List<StoredCommand> store(
+            List<NumberedCommand> commands,
+            List<KeyState> newKeys,
+            List<KeyState> changedKeys,
+            int totalsSlot,
+            Duration outboxDelay) {
         int n = commands.size();
         var keys = new String[n];
         var versions = new long[n];
@@ -63,6 +108,7 @@ class CommandRepository {
         var values = new String[n];
         var writeCounts = new long[n];
         var idempotencyKeys = new String[n];
+        long writes = 0;
         for (int i = 0; i < n; i++) {
             var c = commands.get(i);
             keys[i] = c.command().key();
@@ -71,20 +117,24 @@ class CommandRepository {
             values[i] = c.command().value();
             writeCounts[i] = c.writeCount();
             idempotencyKeys[i] = c.idempotencyKey();
+            writes += c.command().op() == Command.Op.WRITE ? 1 : 0;
         }
+        var parameters = new ArrayList<Object>(List.of(keys, versions, ops, values, writeCounts, idempotencyKeys));
+        parameters.add(interval(outboxDelay));
+        parameters.addAll(Arrays.asList(stateColumns(newKeys)));
+        parameters.addAll(Arrays.asList(stateColumns(changedKeys)));
+        parameters.addAll(List.of((long) n, writes, n - writes, totalsSlot));
         Map<String, Map<Long, Long>> ids = new HashMap<>();
         var createdAt = new Instant[1];
-        jdbc.sql("""
-                        insert into commands (key, version, op, value, write_count, idempotency_key)
-                        select * from unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[])
-                        returning id, key, version, created_at
-                        """)
-                .params(keys, versions, ops, values, writeCounts, idempotencyKeys)
-                .query(rs -> {
-                    ids.computeIfAbsent(rs.getString("key"), k -> new HashMap<>())
-                            .put(rs.getLong("version"), rs.getLong("id"));
-                    createdAt[0] = rs.getTimestamp("created_at").toInstant();
-                });
+        var created = new long[1];
+        jdbc.sql(STORE_GROUP).params(parameters).query(rs -> {
+            ids.computeIfAbsent(rs.getString("key"), k -> new HashMap<>()).put(rs.getLong("version"), rs.getLong("id"));
+            createdAt[0] = rs.getTimestamp("created_at").toInstant();
+            created[0] = rs.getLong("created");
+        });
+        if (n > 0 && created[0] != newKeys.size()) {
+            throw new DuplicateKeyException("another transaction created some of these keys first; retry the group");
+        }
         var stored = new ArrayList<StoredCommand>(n);
         for (var c : commands) {
             long id = ids.get(c.command().key()).get(c.version());
@@ -93,45 +143,8 @@ class CommandRepository {
         return stored;
     }
 
-    /**
-     * Creates the state rows of keys seen for the first time.
-     *
-     * @throws DuplicateKeyException if another transaction created one of them meanwhile; retry the group
-     */
-    void insertStates(List<KeyState> states) {
-        if (states.isEmpty()) {
-            return;
-        }
-        int inserted = jdbc.sql("""
-                        insert into key_state (key, version, write_count, deleted, updated_at)
-                        select k, v, w, d, now() from unnest(?::text[], ?::bigint[], ?::bigint[], ?::boolean[])
-                            as s(k, v, w, d)
-                        on conflict (key) do nothing
-                        """).params(stateColumns(states)).update();
-        if (inserted != states.size()) {
-            throw new DuplicateKeyException("another transaction created some of these keys first; retry the group");
-        }
-    }
-
-    void updateStates(List<KeyState> states) {
-        if (states.isEmpty()) {
-            return;
-        }
-        jdbc.sql("""
-                        update key_state set version = s.v, write_count = s.w, deleted = s.d, updated_at = now()
-                        from unnest(?::text[], ?::bigint[], ?::bigint[], ?::boolean[]) as s(k, v, w, d)
-                        where key_state.key = s.k
-                        """).params(stateColumns(states)).update();
-    }
-
-    /** Number of rows the totals are spread over, so that concurrent transactions do not queue on one row. */
-    static final int TOTALS_SLOTS = 16;
-
-    void addToTotals(int slot, long writes, long deletes) {
-        jdbc.sql("""
-                        update write_totals set commands = commands + ?, writes = writes + ?, deletes = deletes + ?
-                        where slot = ?
-                        """).params(writes + deletes, writes, deletes, slot).update();
+    private static String interval(Duration duration) {
+        return duration.toMillis() + " milliseconds";
     }
 
     /**
@@ -209,9 +222,7 @@ class CommandRepository {
                         delete from idempotency_keys where idempotency_key in (
                             select idempotency_key from idempotency_keys
                             where created_at < now() - ?::interval limit ?)
-                        """)
-                .params(retention.toMillis() + " milliseconds", limit)
-                .update();
+                        """).params(interval(retention), limit).update();
     }
 
     record IdempotentRequest(String requestHash, long[] commandIds) {}

@@ -197,16 +197,9 @@ class GroupCommitter implements SmartLifecycle {
         units.forEach(unit -> unit.commands().forEach(c -> keys.add(c.key())));
         var plan = GroupPlan.of(units, commands.lockStates(keys));
         var numbered = plan.commands();
-        List<StoredCommand> stored = numbered.isEmpty() ? List.of() : commands.insertCommands(numbered);
-        commands.insertStates(plan.newKeys());
-        commands.updateStates(plan.changedKeys());
-        if (!stored.isEmpty()) {
-            relay.enqueue(stored.stream().mapToLong(StoredCommand::id).toArray());
-            long writes = stored.stream()
-                    .filter(c -> c.command().op() == Command.Op.WRITE)
-                    .count();
-            commands.addToTotals(totalsSlot, writes, stored.size() - writes);
-        }
+        List<StoredCommand> stored = numbered.isEmpty()
+                ? List.of()
+                : commands.store(numbered, plan.newKeys(), plan.changedKeys(), totalsSlot, relay.headStart());
         int next = 0;
         for (var step : plan.steps()) {
             var unitCommands = stored.subList(next, next + step.commands().size());

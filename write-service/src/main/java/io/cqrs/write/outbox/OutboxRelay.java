@@ -59,9 +59,12 @@ public class OutboxRelay implements DisposableBean {
                 .register(meters);
     }
 
-    /** Adds outbox rows for commands in the caller's transaction. */
-    public void enqueue(long[] commandIds) {
-        outbox.add(commandIds, properties.sweepDelay());
+    /**
+     * How long the outbox rows of a freshly committed group are left to this relay before the sweeper may take them
+     * (the group's own statement writes them, see {@code CommandRepository.store}).
+     */
+    public Duration headStart() {
+        return properties.sweepDelay();
     }
 
     /**

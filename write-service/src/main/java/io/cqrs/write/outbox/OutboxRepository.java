@@ -23,13 +23,6 @@ class OutboxRepository {
         this.jdbc = jdbc;
     }
 
-    /** Adds the rows for freshly committed commands; the sweeper leaves them to the relay for {@code sweepDelay}. */
-    void add(long[] commandIds, Duration sweepDelay) {
-        jdbc.sql("insert into outbox (command_id, next_attempt_at) select unnest(?::bigint[]), now() + ?::interval")
-                .params(commandIds, interval(sweepDelay))
-                .update();
-    }
-
     /**
      * Marks rows published. Runs in the caller's transaction; when that transaction exists only for this, it may
      * commit without waiting for the WAL flush ({@link #relaxDurability()}): losing the mark in a crash only means the
