@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's benchmark: the stack's figures side by side with ceilings measured in the same run.
 #
-#   bench/run.sh           full run (about 6 minutes)
-#   bench/run.sh --quick   short smoke run (about 2 minutes)
+#   bench/run.sh           full run (about 8 minutes)
+#   bench/run.sh --quick   short smoke run (about 3 minutes)
 #
 # Starts the stack with ./stack.sh unless one answers already (and stops what it started), installs wrk,
 # pgbench and redis-benchmark from Debian's packages if missing, writes bench/results/<timestamp>.json,
@@ -12,7 +12,9 @@ cd "$(dirname "$0")/.."
 
 QUICK=false
 [[ ${1:-} == --quick ]] && QUICK=true
-if $QUICK; then D=5; CATCHUP_EVENTS=100000; PROBE_SECONDS=5; else D=20; CATCHUP_EVENTS=1000000; PROBE_SECONDS=20; fi
+# WARM: seconds of the same load before each measurement, so that the JIT has compiled the hot paths (with 2 s, the
+# write service was still compiling through the measured run on two shared cores).
+if $QUICK; then D=5; WARM=5; CATCHUP_EVENTS=100000; PROBE_SECONDS=5; else D=20; WARM=20; CATCHUP_EVENTS=1000000; PROBE_SECONDS=20; fi
 KEYS=100000
 WRITE=http://127.0.0.1:${WRITE_PORT:-8081}
 PROJECTOR=http://127.0.0.1:${PROJECTOR_PORT:-8082}
@@ -67,32 +69,42 @@ pid_of() { pgrep -f -- "$1-[0-9.]*(-SNAPSHOT)?\.jar" | head -n 1; }
 PROJECTOR_PID=$(pid_of projector-service)
 [[ -n $PROJECTOR_PID ]] || { log "cannot find the projector-service process"; exit 1; }
 
-# wrk <name> <url> [args...]: runs wrk and prints {"rps":..,"p50_ms":..,"p99_ms":..,"errors":..}
+# run_wrk <name> <url> [args...]: runs wrk after a warm-up and prints {"rps":..,"p50_ms":..,"p99_ms":..,"errors":..,
+# "cpu_us_per_request": {component: µs}}: the CPU each component spent per request during the measured run.
 run_wrk() {
   local name=$1 url=$2
   shift 2
-  wrk -t2 -c32 -d2s "$@" "$url" >/dev/null 2>&1 || true # warm-up: JIT and pools
+  wrk -t2 -c32 -d"${WARM}s" "$@" "$url" >/dev/null 2>&1 || true # warm-up: JIT and pools
+  python3 bench/cpu.py snapshot >"$WORK/$name.cpu0"
   wrk -t2 -c32 -d"${D}s" --latency "$@" "$url" >"$WORK/$name.txt" 2>&1
-  python3 - "$WORK/$name.txt" <<'PY'
+  python3 bench/cpu.py snapshot >"$WORK/$name.cpu1"
+  python3 bench/cpu.py diff "$WORK/$name.cpu0" "$WORK/$name.cpu1" >"$WORK/$name.cpu"
+  python3 - "$WORK/$name.txt" "$WORK/$name.cpu" <<'PY'
 import json, re, sys
 text = open(sys.argv[1]).read()
+cpu = json.load(open(sys.argv[2]))
 def ms(v):
     n, unit = re.match(r"([\d.]+)(us|ms|s|m)", v).groups()
     return round(float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit], 3)
 lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M))
 errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
 errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
+requests = int(re.search(r"(\d+) requests in", text).group(1))
+per_request = {k: round(v * 1e6 / requests) for k, v in cpu.items() if k != "wall"} if requests else {}
 print(json.dumps({"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
-                  "p50_ms": ms(lat["50"]), "p99_ms": ms(lat["99"]), "errors": errors}))
+                  "p50_ms": ms(lat["50"]), "p99_ms": ms(lat["99"]), "errors": errors,
+                  "cpu_us_per_request": per_request}))
 PY
 }
 
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 redis_memory() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
 
+# /actuator/info answers a constant {}: the HTTP stack of the service (Tomcat, filters, observation, JSON) and nothing
+# else. (The liveness endpoint measured a third of it: the health machinery is heavier than a constant response.)
 log "ceilings: a trivial endpoint of each service"
-TRIVIAL_WRITE=$(run_wrk trivial-write "$WRITE/actuator/health/liveness")
-TRIVIAL_READ=$(run_wrk trivial-read "$READ/actuator/health/liveness")
+TRIVIAL_WRITE=$(run_wrk trivial-write "$WRITE/actuator/info")
+TRIVIAL_READ=$(run_wrk trivial-read "$READ/actuator/info")
 
 log "ceilings: pgbench single-row insert and primary-key select"
 psql -qX -d postgres -c 'drop database if exists cqrs_bench_ceiling' -c 'create database cqrs_bench_ceiling' >/dev/null
@@ -111,6 +123,7 @@ REDIS_XADD_RPS=$(redis-benchmark -h "$REDIS_HOST" -p "$REDIS_PORT" -q -n $((D * 
 log "writes: POST /write, 32 connections, ${D}s"
 REDIS_BEFORE=$(redis_memory)
 WRITES=$(KEYS=$KEYS run_wrk write "$WRITE" -s bench/write.lua)
+REDIS_AFTER_WRITES=$(redis_memory)
 
 log "reads: preloading $KEYS keys"
 bench load --write "$WRITE" --events $KEYS --keys $KEYS --sequential true >/dev/null
@@ -129,6 +142,11 @@ log "catch-up: backlog loaded ($(field "$LOAD" events_per_second) events/s throu
 kill -CONT "$PROJECTOR_PID"
 CAUGHT_UP=$(bench caught-up --read "$READ")
 PROJECTOR_PID=""
+# The projector's janitor trims what every group acknowledged every 10 s: memory is judged after one trim.
+for _ in $(seq 30); do
+  (($(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" xlen "$STREAM") < CATCHUP_EVENTS / 10)) && break
+  sleep 1
+done
 
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$(pid_of "$1")/status"; }
 HEALTHY=true
@@ -157,7 +175,9 @@ r = {
   "ceiling_redis_xadd_rps": float("$REDIS_XADD_RPS" or 0),
   "rss_mb": {"write": $(rss_mb write-service), "projector": $(rss_mb projector-service), "read": $(rss_mb read-service)},
   "healthy_after": "$HEALTHY" == "true",
-  "redis_used_memory_before": $REDIS_BEFORE, "redis_used_memory_after": $REDIS_AFTER,
+  "redis_used_memory_before": $REDIS_BEFORE, "redis_used_memory_after_writes": $REDIS_AFTER_WRITES,
+  "redis_used_memory_after": $REDIS_AFTER,
+  "write_cpu_us_per_request": writes["cpu_us_per_request"], "read_cpu_us_per_request": reads["cpu_us_per_request"],
   "stream_length_after": $STREAM_LENGTH,
 }
 r["write_vs_trivial"] = round(r["write_rps"] / r["ceiling_trivial_write_rps"], 3)
