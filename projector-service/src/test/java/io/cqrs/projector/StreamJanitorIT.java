@@ -5,16 +5,45 @@ import static org.awaitility.Awaitility.await;
 
 import io.cqrs.stream.StreamEntryId;
 import io.lettuce.core.Consumer;
+import io.lettuce.core.LettuceFutures;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
+import io.lettuce.core.RedisFuture;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 
 /** The janitor trims what every group has finished, and nothing a group still needs. */
 class StreamJanitorIT extends ProjectorTestSupport {
+
+    @Autowired
+    StreamJanitor janitor;
+
+    @Test
+    void oneRoundTrimsMoreThanOneXtrimCallMay() {
+        // A stream of its own, with a group that finished everything: all of it may go in one round, though one
+        // XTRIM MINID ~ call removes at most 10,000 entries.
+        String other = stream.name() + ":janitor";
+        var async = connection.async();
+        var futures = IntStream.range(0, 35_000)
+                .mapToObj(i -> async.xadd(other, Map.of("n", Integer.toString(i))))
+                .toArray(RedisFuture[]::new);
+        assertThat(LettuceFutures.awaitAll(Duration.ofSeconds(30), futures)).isTrue();
+        redis.xgroupCreate(XReadArgs.StreamOffset.latest(other), "done");
+        try {
+            long removed = janitor.trim(other);
+
+            assertThat(removed).isGreaterThan(34_000);
+            assertThat(redis.xlen(other)).isLessThanOrEqualTo(1_000);
+        } finally {
+            redis.del(other);
+        }
+    }
 
     @Test
     void trimsOnlyBelowTheOldestEntryAnyGroupHasNotFinished() {
