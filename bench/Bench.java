@@ -1,19 +1,30 @@
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * The parts of the benchmark that wrk cannot do, run with the JDK's source launcher ({@code java bench/Bench.java}).
@@ -76,7 +87,7 @@ public class Bench {
                         var response = send(HttpRequest.newBuilder(URI.create(write + "/write/batch"))
                                 .header("Content-Type", "application/json")
                                 .POST(HttpRequest.BodyPublishers.ofString(body.append("]}").toString())));
-                        if (response == null || response.statusCode() != 200) {
+                        if (response.status() != 200) {
                             failures.incrementAndGet();
                         }
                     }
@@ -99,7 +110,7 @@ public class Bench {
         var pending = Pattern.compile("\"pending\":(\\d+)");
         while ((System.nanoTime() - start) / 1_000_000 < timeoutMs) {
             var response = send(HttpRequest.newBuilder(URI.create(read + "/health")).GET());
-            if (response != null) {
+            if (response.status() > 0) {
                 var l = lag.matcher(response.body());
                 var p = pending.matcher(response.body());
                 if (l.find() && p.find() && Double.parseDouble(l.group(1)) == 0 && Long.parseLong(p.group(1)) == 0) {
@@ -113,52 +124,71 @@ public class Bench {
         System.exit(1);
     }
 
-    /** Fixed-rate writes, each followed by a read-your-writes GET; latencies of both. */
+    /**
+     * Fixed-rate writes, each followed by a read-your-writes GET; latencies of both. A pacer hands out one tick per
+     * 1/rate s; {@code --connections} workers (each a keep-alive connection per service, as wrk keeps them) take the
+     * ticks, so a slow service shows as a lower achieved rate, not as thousands of new connections (one client
+     * connection per request in flight cost more than the requests themselves).
+     */
     static void probe(Map<String, String> o) throws Exception {
         String write = o.get("write");
         String read = o.get("read");
         int rate = Integer.parseInt(o.getOrDefault("rate", "2000"));
         int seconds = Integer.parseInt(o.getOrDefault("seconds", "20"));
         int keys = Integer.parseInt(o.getOrDefault("keys", "10000"));
+        int connections = Integer.parseInt(o.getOrDefault("connections", "32"));
         var writeLatencies = new ConcurrentLinkedQueue<Long>();
         var visibleLatencies = new ConcurrentLinkedQueue<Long>();
         var failures = new AtomicLong();
+        var reasons = new ConcurrentHashMap<String, AtomicLong>();
+        var ticks = new LinkedBlockingQueue<Long>();
         long intervalNanos = 1_000_000_000L / rate;
         long total = (long) rate * seconds;
         long start = System.nanoTime();
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int c = 0; c < connections; c++) {
+                pool.submit(() -> {
+                    long n;
+                    var writes = new KeepAlive(URI.create(write));
+                    var reads = new KeepAlive(URI.create(read));
+                    while ((n = ticks.take()) >= 0) {
+                        String key = "probe-" + ThreadLocalRandom.current().nextInt(keys);
+                        long sent = System.nanoTime();
+                        var written =
+                                writes.send("POST", "/write", "{\"key\":\"" + key + "\",\"value\":\"p" + n + "\"}");
+                        long acknowledged = System.nanoTime();
+                        if (written.status() != 200) {
+                            failed(failures, reasons, "write " + written.reason());
+                            continue;
+                        }
+                        writeLatencies.add(acknowledged - sent);
+                        var version = VERSION.matcher(written.body());
+                        version.find();
+                        var visible = reads.send(
+                                "GET", "/read/" + key + "?min_version=" + version.group(1) + "&wait_ms=5000", null);
+                        if (visible.status() != 200) {
+                            failed(failures, reasons, "read " + visible.reason());
+                            continue;
+                        }
+                        visibleLatencies.add(System.nanoTime() - acknowledged);
+                    }
+                    writes.close();
+                    reads.close();
+                    return null;
+                });
+            }
             for (long i = 0; i < total; i++) {
-                long due = start + i * intervalNanos;
-                long wait = due - System.nanoTime();
+                long wait = start + i * intervalNanos - System.nanoTime();
                 if (wait > 0) {
                     TimeUnit.NANOSECONDS.sleep(wait); // pacing the load generator itself
                 }
-                long n = i;
-                pool.submit(() -> {
-                    String key = "probe-" + ThreadLocalRandom.current().nextInt(keys);
-                    long sent = System.nanoTime();
-                    var written = send(HttpRequest.newBuilder(URI.create(write + "/write"))
-                            .header("Content-Type", "application/json")
-                            .POST(HttpRequest.BodyPublishers.ofString(
-                                    "{\"key\":\"" + key + "\",\"value\":\"p" + n + "\"}")));
-                    long acknowledged = System.nanoTime();
-                    if (written == null || written.statusCode() != 200) {
-                        failures.incrementAndGet();
-                        return null;
-                    }
-                    writeLatencies.add(acknowledged - sent);
-                    var version = VERSION.matcher(written.body());
-                    version.find();
-                    var visible = send(HttpRequest.newBuilder(URI.create(
-                                    read + "/read/" + key + "?min_version=" + version.group(1) + "&wait_ms=5000"))
-                            .GET());
-                    if (visible == null || visible.statusCode() != 200) {
-                        failures.incrementAndGet();
-                        return null;
-                    }
-                    visibleLatencies.add(System.nanoTime() - acknowledged);
-                    return null;
-                });
+                // Ticks the workers could not take in time are dropped: the achieved rate says so.
+                if (ticks.size() < connections) {
+                    ticks.add(i);
+                }
+            }
+            for (int c = 0; c < connections; c++) {
+                ticks.add(-1L);
             }
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
@@ -167,17 +197,34 @@ public class Bench {
         System.out.printf(
                 "{\"rate\":%d,\"achieved_rate\":%.0f,\"writes\":%d,\"failures\":%d,"
                         + "\"write_p50_ms\":%.3f,\"write_p99_ms\":%.3f,"
-                        + "\"lag_p50_ms\":%.3f,\"lag_p99_ms\":%.3f,\"lag_max_ms\":%.3f}%n",
+                        + "\"lag_p50_ms\":%.3f,\"lag_p99_ms\":%.3f,\"lag_max_ms\":%.3f,\"failure_reasons\":{%s}}%n",
                 rate, w.length / elapsed, w.length, failures.get(),
-                percentile(w, 50), percentile(w, 99), percentile(v, 50), percentile(v, 99), percentile(v, 100));
+                percentile(w, 50), percentile(w, 99), percentile(v, 50), percentile(v, 99), percentile(v, 100),
+                reasons.entrySet().stream()
+                        .map(e -> "\"" + e.getKey().replace("\"", "'") + "\":" + e.getValue())
+                        .collect(Collectors.joining(",")));
     }
 
-    private static HttpResponse<String> send(HttpRequest.Builder request) {
-        try {
-            return HTTP.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
-        } catch (Exception e) {
-            return null;
+    /** An HTTP answer, or {@code status} -1 and the exception when there was none. */
+    record Reply(int status, String body, String error) {
+        String reason() {
+            return status > 0 ? "HTTP " + status : error;
         }
+    }
+
+    private static Reply send(HttpRequest.Builder request) {
+        try {
+            var response =
+                    HTTP.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+            return new Reply(response.statusCode(), response.body(), null);
+        } catch (Exception e) {
+            return new Reply(-1, "", e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+    }
+
+    private static void failed(AtomicLong failures, Map<String, AtomicLong> reasons, String reason) {
+        failures.incrementAndGet();
+        reasons.computeIfAbsent(reason, r -> new AtomicLong()).incrementAndGet();
     }
 
     private static long[] sorted(ConcurrentLinkedQueue<Long> values) {
@@ -201,5 +248,95 @@ public class Bench {
             options.put(list.get(i).replaceFirst("^--", ""), list.get(i + 1));
         }
         return options;
+    }
+    /**
+     * One keep-alive HTTP/1.1 connection, for the probe: a request at a time, Content-Length or chunked answers. The
+     * JDK's HttpClient opened a connection per request in flight and took more CPU than the services it measured.
+     */
+    static final class KeepAlive {
+        private final String host;
+        private final int port;
+        private Socket socket;
+        private BufferedInputStream in;
+        private OutputStream out;
+
+        KeepAlive(URI base) {
+            this.host = base.getHost();
+            this.port = base.getPort();
+        }
+
+        Reply send(String method, String path, String body) {
+            try {
+                if (socket == null) {
+                    socket = new Socket(host, port);
+                    socket.setTcpNoDelay(true);
+                    socket.setSoTimeout(30_000);
+                    in = new BufferedInputStream(socket.getInputStream());
+                    out = socket.getOutputStream();
+                }
+                byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+                String head = method + " " + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\n"
+                        + (body == null ? "" : "Content-Type: application/json\r\n")
+                        + "Content-Length: " + content.length + "\r\n\r\n";
+                out.write(head.getBytes(StandardCharsets.US_ASCII));
+                out.write(content);
+                out.flush();
+                String status = line();
+                int code = Integer.parseInt(status.substring(9, 12));
+                long length = -1;
+                boolean chunked = false;
+                boolean closes = false;
+                for (String header = line(); !header.isEmpty(); header = line()) {
+                    String lower = header.toLowerCase(Locale.ROOT);
+                    if (lower.startsWith("content-length:")) {
+                        length = Long.parseLong(lower.substring(15).trim());
+                    } else if (lower.startsWith("transfer-encoding:") && lower.contains("chunked")) {
+                        chunked = true;
+                    } else if (lower.startsWith("connection:") && lower.contains("close")) {
+                        closes = true;
+                    }
+                }
+                var answer = new ByteArrayOutputStream();
+                if (chunked) {
+                    for (int size; (size = Integer.parseInt(line().split(";")[0].trim(), 16)) > 0; line()) {
+                        answer.write(in.readNBytes(size));
+                    }
+                    line();
+                } else if (length > 0) {
+                    answer.write(in.readNBytes((int) length));
+                }
+                if (closes) {
+                    close();
+                }
+                return new Reply(code, answer.toString(StandardCharsets.UTF_8), null);
+            } catch (IOException | RuntimeException e) {
+                close();
+                return new Reply(-1, "", e.getClass().getSimpleName() + ": " + e.getMessage());
+            }
+        }
+
+        private String line() throws IOException {
+            var bytes = new ByteArrayOutputStream();
+            for (int b; (b = in.read()) != '\n'; ) {
+                if (b < 0) {
+                    throw new EOFException("connection closed");
+                }
+                if (b != '\r') {
+                    bytes.write(b);
+                }
+            }
+            return bytes.toString(StandardCharsets.US_ASCII);
+        }
+
+        void close() {
+            try {
+                if (socket != null) {
+                    socket.close();
+                }
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+            socket = null;
+        }
     }
 }

@@ -14,7 +14,7 @@ QUICK=false
 [[ ${1:-} == --quick ]] && QUICK=true
 # WARM: seconds of the same load before each measurement, so that the JIT has compiled the hot paths (with 2 s, the
 # write service was still compiling through the measured run on two shared cores).
-if $QUICK; then D=5; WARM=5; CATCHUP_EVENTS=100000; PROBE_SECONDS=5; else D=20; WARM=20; CATCHUP_EVENTS=1000000; PROBE_SECONDS=20; fi
+if $QUICK; then D=5; WARM=5; CATCHUP_EVENTS=100000; PROBE_SECONDS=5; else D=20; WARM=30; CATCHUP_EVENTS=1000000; PROBE_SECONDS=20; fi
 KEYS=100000
 WRITE=http://127.0.0.1:${WRITE_PORT:-8081}
 PROJECTOR=http://127.0.0.1:${PROJECTOR_PORT:-8082}
