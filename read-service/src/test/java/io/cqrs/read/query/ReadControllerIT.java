@@ -8,6 +8,7 @@ import io.cqrs.read.ProjectorDouble;
 import io.cqrs.read.ReadHttp;
 import io.cqrs.read.ReadServiceTest;
 import io.cqrs.read.changes.VersionWaiters;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,6 +35,9 @@ class ReadControllerIT {
 
     @Autowired
     VersionWaiters waiters;
+
+    @Autowired
+    MeterRegistry meters;
 
     ReadHttp http;
 
@@ -82,6 +86,43 @@ class ReadControllerIT {
             assertThat(Instant.parse((String) body.get("created_at"))).isBefore(Instant.now());
             assertThat((String) body.get("updated_at")).endsWith("Z");
             assertThat(json(second).read("$.read_count", Integer.class)).isEqualTo(2);
+        }
+
+        @Test
+        void answersThePlainReadLikeTheReadWithParametersAndCountsBothInTheSameMetrics() {
+            // The plain read is served by PlainReadFilter, the other one by the controller.
+            String key = uniqueKey("same-");
+            projector.write(key, "twice", 2);
+            double requestsBefore = requests("/read/{key}");
+            double foundBefore = meters.get("cqrs.read.requests")
+                    .tag("result", "found")
+                    .counter()
+                    .count();
+
+            Map<String, Object> plain = json(http.read(key)).read("$");
+            Map<String, Object> withParameters =
+                    json(http.read(key, "min_version=1")).read("$");
+
+            assertThat(plain.get("read_count")).isEqualTo(1);
+            assertThat(withParameters.get("read_count")).isEqualTo(2);
+            plain.remove("read_count");
+            withParameters.remove("read_count");
+            assertThat(plain).isEqualTo(withParameters);
+            await().atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertThat(requests("/read/{key}")).isEqualTo(requestsBefore + 2));
+            assertThat(meters.get("cqrs.read.requests")
+                            .tag("result", "found")
+                            .counter()
+                            .count())
+                    .isEqualTo(foundBefore + 2);
+        }
+
+        private double requests(String uri) {
+            var timers = meters.find("http.server.requests")
+                    .tag("uri", uri)
+                    .tag("status", "200")
+                    .timers();
+            return timers.stream().mapToLong(timer -> timer.count()).sum();
         }
 
         @Test
