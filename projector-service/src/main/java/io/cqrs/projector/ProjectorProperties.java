@@ -50,7 +50,7 @@ record ProjectorProperties(
      */
     record Projector(
             @DefaultValue("") String consumer,
-            @DefaultValue("1000") @Positive @Max(10_000) int batchSize,
+            @DefaultValue("8000") @Positive @Max(10_000) int batchSize,
             @DefaultValue("1s") @DurationMin(millis = 1) Duration pollInterval,
             @DefaultValue("2s") @DurationMin(millis = 1) Duration commandTimeout,
             @DefaultValue("30s") @DurationMin(millis = 1) Duration claimIdle,

@@ -25,7 +25,7 @@ class ProjectorPropertiesTests {
     void defaultsEverySettingOfTheLoop() {
         contexts.run(context -> {
             var projector = context.getBean(ProjectorProperties.class).projector();
-            assertThat(projector.batchSize()).isEqualTo(1000);
+            assertThat(projector.batchSize()).isEqualTo(8000);
             assertThat(projector.pollInterval()).isEqualTo(Duration.ofSeconds(1));
             assertThat(projector.maxDeliveries()).isEqualTo(5);
             assertThat(projector.consumer())
