@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * The parts of the benchmark that wrk cannot do, run with the JDK's source launcher ({@code java bench/Bench.java}).
+ * The parts of the benchmark that wrk cannot do; {@code bench/run.sh} compiles it once ({@code java bench/Bench.java ...}
+ * runs it by hand).
  *
  * <ul>
  *   <li>{@code load}: N events through POST /write/batch (1000 commands each), a few batches at once.
