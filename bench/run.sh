@@ -150,7 +150,7 @@ CAUGHT_UP=$(bench caught-up --read "$READ")
 PROJECTOR_PID=""
 # The projector's janitor trims what every group acknowledged every 10 s: memory is judged after one trim.
 for _ in $(seq 30); do
-  (($(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" xlen "$STREAM") < CATCHUP_EVENTS / 10)) && break
+  (($(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" xlen "$STREAM") < 1000)) && break
   sleep 1
 done
 
@@ -204,16 +204,21 @@ path = sys.argv[2]
 header = ("| run | write req/s (p99 ms) | vs trivial / pgbench insert | read req/s (p99 ms) | vs trivial / pgbench select"
           " | catch-up events/s | commit→visible p50/p99 ms | RSS MB w/p/r | redis MB before→after |\n"
           "|---|---|---|---|---|---|---|---|---|\n")
-if not os.path.exists(path) or "| run |" not in open(path).read():
-    with open(path, "a") as f:
-        f.write("\n" + header)
 row = (f"| {r['timestamp']}{' quick' if r['quick'] else ''} | {r['write_rps']:.0f} ({r['write_p99_ms']}) "
        f"| {r['write_vs_trivial']} / {r['write_vs_pg_insert']} | {r['read_rps']:.0f} ({r['read_p99_ms']}) "
        f"| {r['read_vs_trivial']} / {r['read_vs_pg_select']} | {r['catchup_eps']} "
        f"| {r['lag_p50_ms']:.1f} / {r['lag_p99_ms']:.1f} | {r['rss_mb']['write']}/{r['rss_mb']['projector']}/{r['rss_mb']['read']} "
        f"| {r['redis_used_memory_before'] / 1e6:.1f} → {r['redis_used_memory_after'] / 1e6:.1f} |\n")
-with open(path, "a") as f:
-    f.write(row)
+first = header.splitlines(keepends=True)[0]
+lines = open(path).read().splitlines(keepends=True) if os.path.exists(path) else ["# Benchmark results\n"]
+if first not in lines:
+    lines += ["\n", *header.splitlines(keepends=True)]
+# The row goes right after the table's last row, whatever prose follows the table.
+end = lines.index(first) + 1
+while end < len(lines) and lines[end].startswith("|"):
+    end += 1
+lines.insert(end, row)
+open(path, "w").write("".join(lines))
 PY
 
 log "results in $OUT and bench/RESULTS.md"
