@@ -6,6 +6,7 @@ import io.cqrs.events.RecordEvent;
 import io.cqrs.projector.RecordProjection.Outcome;
 import io.cqrs.stream.StreamEntryId;
 import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisFuture;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -33,7 +34,9 @@ import org.springframework.util.backoff.ExponentialBackOff;
  * {@link RecordProjection}, dead-letters what cannot be projected, and acknowledges after the commit.
  *
  * <p>One thread of its own with its own blocking connection. At start it creates the group if needed and re-processes
- * its own pending entries once, then reads new ones; between reads it claims entries other consumers left idle. Redis
+ * its own pending entries once, then reads new ones; between reads it claims entries other consumers left idle. When a
+ * read returns a full batch (a backlog), the next batch is requested before this one is applied, so that Redis and
+ * the client decode it while the read database applies this one; a stop applies that batch too before it ends. Redis
  * or the read database failing means a pause with exponential backoff and another try, never a skipped entry: an entry
  * leaves the pending list only once the read model holds it or the dead-letter stream does.
  */
@@ -145,10 +148,7 @@ class StreamConsumer implements SmartLifecycle {
                     if (reader == null) {
                         reader = redis.connectReader(settings.pollInterval());
                     }
-                    step(
-                            new StreamGroup(redis.commands(), stream, group, settings.consumer()),
-                            reader.sync(),
-                            position);
+                    step(new StreamGroup(redis.commands(), stream, group, settings.consumer()), reader, position);
                     failures = null;
                 } catch (StopRequested e) {
                     break;
@@ -174,6 +174,7 @@ class StreamConsumer implements SmartLifecycle {
                     pause(failures.nextBackOff());
                 }
             }
+            finishPrefetched(reader, position);
         } catch (StopRequested e) {
             // stop() was called while we waited
         } finally {
@@ -193,13 +194,45 @@ class StreamConsumer implements SmartLifecycle {
 
         Instant nextClaim = Instant.MIN;
 
+        /** The next batch, requested while the current one was applied. */
+        @Nullable
+        RedisFuture<List<StreamMessage<String, String>>> prefetched;
+
         void restart() {
             groupReady = false;
             ownPendingAfter = "0";
+            prefetched = null;
         }
     }
 
-    private void step(StreamGroup group, RedisCommands<String, String> reader, Position position) {
+    /**
+     * The entries of the batch requested ahead. Taken out of the position first: if waiting fails, the next step reads
+     * afresh (entries Redis delivered meanwhile are this consumer's pending ones, claimed like any other).
+     */
+    private List<StreamMessage<String, String>> takePrefetched(Position position) {
+        var future = position.prefetched;
+        position.prefetched = null;
+        return future == null ? List.of() : StreamGroup.await(future, settings.commandTimeout());
+    }
+
+    // A stop between two batches of a backlog: the batch already requested is delivered to this consumer, so it is
+    // applied now rather than left pending until another consumer claims it.
+    private void finishPrefetched(@Nullable StatefulRedisConnection<String, String> reader, Position position) {
+        if (reader == null || position.prefetched == null) {
+            return;
+        }
+        try {
+            var entries = takePrefetched(position);
+            if (!entries.isEmpty()) {
+                handle(new StreamGroup(redis.commands(), stream, group, settings.consumer()), entries, false);
+            }
+        } catch (RuntimeException e) {
+            log.warn("Could not apply the batch read ahead before stopping; it stays pending: {}", e.toString());
+        }
+    }
+
+    private void step(StreamGroup group, StatefulRedisConnection<String, String> connection, Position position) {
+        RedisCommands<String, String> reader = connection.sync();
         if (!position.groupReady) {
             group.create();
             position.groupReady = true;
@@ -222,8 +255,13 @@ class StreamConsumer implements SmartLifecycle {
             claim(group);
             position.nextClaim = now.plus(settings.claimInterval());
         }
-        var entries = group.readNew(reader, settings.batchSize(), settings.pollInterval());
+        var entries = position.prefetched != null
+                ? takePrefetched(position)
+                : group.readNew(reader, settings.batchSize(), settings.pollInterval());
         if (!entries.isEmpty()) {
+            if (entries.size() == settings.batchSize() && active()) {
+                position.prefetched = group.readNewAhead(connection.async(), settings.batchSize());
+            }
             handle(group, entries, false);
         }
     }

@@ -6,17 +6,25 @@ import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
 import io.lettuce.core.RedisBusyException;
 import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisCommandInterruptedException;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisFuture;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XAutoClaimArgs;
 import io.lettuce.core.XClaimArgs;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.models.stream.ClaimedMessages;
 import io.lettuce.core.models.stream.PendingMessage;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,6 +79,26 @@ final class StreamGroup {
     List<StreamMessage<String, String>> readNew(RedisCommands<String, String> reader, int count, Duration block) {
         return reader.xreadgroup(
                 me, XReadArgs.Builder.count(count).block(block), XReadArgs.StreamOffset.lastConsumed(stream));
+    }
+
+    /** New entries without blocking, requested now and read later: the next batch of a backlog. */
+    RedisFuture<List<StreamMessage<String, String>>> readNewAhead(
+            RedisAsyncCommands<String, String> reader, int count) {
+        return reader.xreadgroup(me, XReadArgs.Builder.count(count), XReadArgs.StreamOffset.lastConsumed(stream));
+    }
+
+    /** The result of a command sent ahead, waiting at most {@code timeout}; Redis' failures come out unwrapped. */
+    static <T> T await(RedisFuture<T> future, Duration timeout) {
+        try {
+            return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RedisCommandInterruptedException(e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException failure ? failure : new RedisException(e.getCause());
+        } catch (TimeoutException e) {
+            throw new RedisCommandTimeoutException("no answer to a read ahead within " + timeout);
+        }
     }
 
     /** This consumer's own pending entries after {@code afterId}; does not block. */

@@ -12,6 +12,7 @@ import io.lettuce.core.XClaimArgs;
 import io.lettuce.core.XReadArgs;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,6 +51,33 @@ class StreamRecoveryIT extends ProjectorTestSupport {
             ids.add(results.get(i));
         }
         return ids;
+    }
+
+    @Test
+    void aStopInTheMiddleOfABacklogAppliesTheBatchReadAheadAndLeavesNothingPending() {
+        awaitProjected();
+        int batch = properties.projector().batchSize();
+        int backlog = 100 * batch;
+        double appliedBefore = events("applied");
+        // While the consumer works through the backlog, it has the next batch requested ahead.
+        publish(IntStream.range(0, backlog)
+                .mapToObj(i -> written(prefix + "backlog-" + i, 1, 1))
+                .toList());
+        await().atMost(PATIENCE)
+                .pollInterval(Duration.ofMillis(2))
+                .until(() -> events("applied") >= appliedBefore + batch);
+
+        consumer.stop();
+        try {
+            assertThat(events("applied")).as("stopped in the middle").isLessThan(appliedBefore + backlog);
+            assertThat(redis.xpending(stream.name(), group()).getCount())
+                    .as("entries delivered to the stopped consumer and not acknowledged")
+                    .isZero();
+        } finally {
+            consumer.start();
+        }
+        awaitProjected();
+        assertThat(events("applied")).isEqualTo(appliedBefore + backlog);
     }
 
     @Test
