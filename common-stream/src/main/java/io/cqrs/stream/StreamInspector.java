@@ -49,6 +49,24 @@ public final class StreamInspector {
         return new StreamStatus(stream, true, length, lastEntryId, groups, now);
     }
 
+    /**
+     * Entries ever added to {@code stream} ({@code XINFO STREAM} {@code entries-added}, Redis 7.0+): 0 when the stream
+     * does not exist, null when the server does not report it.
+     */
+    public @Nullable Long entriesAdded(String stream) {
+        List<Object> info;
+        try {
+            info = redis.xinfoStream(stream);
+        } catch (RedisCommandExecutionException e) {
+            if (e.getMessage() != null && e.getMessage().contains("no such key")) {
+                return 0L;
+            }
+            throw e;
+        }
+        Object added = fields(info).get("entries-added");
+        return added == null ? null : number(added);
+    }
+
     private GroupStatus group(String stream, Map<String, Object> info) {
         String name = text(info.get("name"));
         StreamEntryId lastDelivered = StreamEntryId.parse(text(info.get("last-delivered-id")));

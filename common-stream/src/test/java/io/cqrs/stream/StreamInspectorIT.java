@@ -62,6 +62,18 @@ class StreamInspectorIT {
     }
 
     @Test
+    void countsEntriesEverAddedThroughTrims() {
+        assertThat(inspector.entriesAdded(stream.name())).isZero();
+        for (int i = 0; i < 5; i++) {
+            redis.xadd(stream.name(), Map.of("n", Integer.toString(i)));
+        }
+        redis.xtrim(stream.name(), 2);
+
+        assertThat(redis.xlen(stream.name())).isEqualTo(2);
+        assertThat(inspector.entriesAdded(stream.name())).isEqualTo(5);
+    }
+
+    @Test
     void aGroupThatHasReadEverythingIsNotLagging() {
         redis.xgroupCreate(XReadArgs.StreamOffset.from(stream.name(), "0"), "g", XGroupCreateArgs.Builder.mkstream());
 

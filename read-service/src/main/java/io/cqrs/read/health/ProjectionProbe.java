@@ -7,7 +7,6 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.StreamMessage;
@@ -16,8 +15,6 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.DisposableBean;
@@ -81,21 +78,7 @@ public class ProjectionProbe implements DisposableBean {
 
     /** Entries ever added to the stream ({@code XINFO STREAM} {@code entries-added}, Redis 7.0+); 0 if none. */
     public @Nullable Long eventsPublished() {
-        List<Object> info;
-        try {
-            info = commands().xinfoStream(events.stream());
-        } catch (RedisCommandExecutionException e) {
-            if (e.getMessage() != null && e.getMessage().contains("no such key")) {
-                return 0L;
-            }
-            throw e;
-        }
-        for (int i = 0; i + 1 < info.size(); i += 2) {
-            if ("entries-added".equals(text(info.get(i)))) {
-                return info.get(i + 1) instanceof Number n ? n.longValue() : Long.valueOf(text(info.get(i + 1)));
-            }
-        }
-        return null;
+        return new StreamInspector(commands()).entriesAdded(events.stream());
     }
 
     /**
@@ -131,16 +114,6 @@ public class ProjectionProbe implements DisposableBean {
             connection = current;
         }
         return current.sync();
-    }
-
-    private static String text(@Nullable Object value) {
-        if (value instanceof ByteBuffer buffer) {
-            return StandardCharsets.UTF_8.decode(buffer.duplicate()).toString();
-        }
-        if (value instanceof byte[] bytes) {
-            return new String(bytes, StandardCharsets.UTF_8);
-        }
-        return String.valueOf(value);
     }
 
     @Override
