@@ -148,7 +148,7 @@ class StreamConsumer implements SmartLifecycle {
                     if (reader == null) {
                         reader = redis.connectReader(settings.pollInterval());
                     }
-                    step(new StreamGroup(redis.commands(), stream, group, settings.consumer()), reader, position);
+                    step(streamGroup(), reader, position);
                     failures = null;
                 } catch (StopRequested e) {
                     break;
@@ -205,6 +205,10 @@ class StreamConsumer implements SmartLifecycle {
         }
     }
 
+    private StreamGroup streamGroup() {
+        return new StreamGroup(redis.commands(), stream, group, settings.consumer());
+    }
+
     /**
      * The entries of the batch requested ahead. Taken out of the position first: if waiting fails, the next step reads
      * afresh (entries Redis delivered meanwhile are this consumer's pending ones, claimed like any other).
@@ -224,7 +228,7 @@ class StreamConsumer implements SmartLifecycle {
         try {
             var entries = takePrefetched(position);
             if (!entries.isEmpty()) {
-                handle(new StreamGroup(redis.commands(), stream, group, settings.consumer()), entries, false);
+                handle(streamGroup(), entries, false);
             }
         } catch (RuntimeException e) {
             log.warn("Could not apply the batch read ahead before stopping; it stays pending: {}", e.toString());

@@ -33,7 +33,7 @@ class ReadMetrics {
                     .tag("result", result)
                     .register(meters);
             this.latency = Timer.builder("cqrs.read.request.duration")
-                    .description("GET /read latency by result, as handled by the controller")
+                    .description("GET /read latency by result, as handled by the application (filter or controller)")
                     .tag("result", result)
                     .publishPercentileHistogram()
                     .register(meters);
