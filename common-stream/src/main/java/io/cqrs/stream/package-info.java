@@ -1,4 +1,7 @@
-/** Reading the state of the event stream and its consumer groups, the same way for every module that needs it. */
+/**
+ * The event stream's Redis side shared by the services: connections opened the one configured way, and the state of
+ * the stream and its consumer groups read the same way by every module that needs it.
+ */
 @NullMarked
 package io.cqrs.stream;
 

@@ -1,0 +1,58 @@
+package io.cqrs.stream;
+
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.time.Duration;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One component's Redis connection, opened on first use (so that the service starts while Redis is down) and closed
+ * with the component; Lettuce reconnects it across Redis restarts.
+ */
+public final class LazyRedisConnection implements AutoCloseable {
+
+    private final RedisConnections connections;
+    private final Duration commandTimeout;
+    private final Object connecting = new Object();
+    private volatile @Nullable StatefulRedisConnection<String, String> connection;
+
+    LazyRedisConnection(RedisConnections connections, Duration commandTimeout) {
+        this.connections = connections;
+        this.commandTimeout = commandTimeout;
+    }
+
+    public StatefulRedisConnection<String, String> get() {
+        var current = connection;
+        if (current != null) {
+            return current;
+        }
+        synchronized (connecting) {
+            current = connection;
+            if (current == null) {
+                current = connections.open(commandTimeout);
+                connection = current;
+            }
+            return current;
+        }
+    }
+
+    public RedisCommands<String, String> sync() {
+        return get().sync();
+    }
+
+    public RedisAsyncCommands<String, String> async() {
+        return get().async();
+    }
+
+    @Override
+    public void close() {
+        synchronized (connecting) {
+            var current = connection;
+            connection = null;
+            if (current != null) {
+                current.close();
+            }
+        }
+    }
+}
