@@ -4,6 +4,8 @@ import io.cqrs.events.EventCodec;
 import io.cqrs.events.MalformedEventException;
 import io.cqrs.events.RecordEvent;
 import io.cqrs.projector.RecordProjection.Outcome;
+import io.cqrs.stream.LazyRedisConnection;
+import io.cqrs.stream.RedisConnections;
 import io.cqrs.stream.StreamEntryId;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
@@ -51,7 +53,8 @@ class StreamConsumer implements SmartLifecycle {
     private final String stream;
     private final String group;
     private final ProjectorProperties.Projector settings;
-    private final StreamClient redis;
+    private final RedisConnections connections;
+    private final StreamGroup streamGroup;
     private final RecordProjection projection;
     private final ProjectorMetrics metrics;
     private final ExponentialBackOff backOff;
@@ -63,14 +66,16 @@ class StreamConsumer implements SmartLifecycle {
 
     StreamConsumer(
             ProjectorProperties properties,
-            StreamClient redis,
+            LazyRedisConnection redis,
+            RedisConnections connections,
             RecordProjection projection,
             ProjectorMetrics metrics,
             Clock clock) {
         this.stream = properties.events().stream();
         this.group = properties.events().group();
         this.settings = properties.projector();
-        this.redis = redis;
+        this.connections = connections;
+        this.streamGroup = new StreamGroup(redis, stream, group, settings.consumer());
         this.projection = projection;
         this.metrics = metrics;
         this.clock = clock;
@@ -146,9 +151,10 @@ class StreamConsumer implements SmartLifecycle {
             while (active()) {
                 try {
                     if (reader == null) {
-                        reader = redis.connectReader(settings.pollInterval());
+                        // Lettuce drops replies that outlast the timeout, while their entries land in our pending list.
+                        reader = connections.open(settings.pollInterval().plus(settings.commandTimeout()));
                     }
-                    step(streamGroup(), reader, position);
+                    step(streamGroup, reader, position);
                     failures = null;
                 } catch (StopRequested e) {
                     break;
@@ -205,10 +211,6 @@ class StreamConsumer implements SmartLifecycle {
         }
     }
 
-    private StreamGroup streamGroup() {
-        return new StreamGroup(redis.commands(), stream, group, settings.consumer());
-    }
-
     /**
      * The entries of the batch requested ahead. Taken out of the position first: if waiting fails, the next step reads
      * afresh (entries Redis delivered meanwhile are this consumer's pending ones, claimed like any other).
@@ -228,7 +230,7 @@ class StreamConsumer implements SmartLifecycle {
         try {
             var entries = takePrefetched(position);
             if (!entries.isEmpty()) {
-                handle(streamGroup(), entries, false);
+                handle(streamGroup, entries, false);
             }
         } catch (RuntimeException e) {
             log.warn("Could not apply the batch read ahead before stopping; it stays pending: {}", e.toString());
@@ -367,11 +369,8 @@ class StreamConsumer implements SmartLifecycle {
     /** Delivery counts of redelivered entries, which include the delivery that just handed them to us. */
     private Map<String, Long> deliveries(StreamGroup group, List<StreamMessage<String, String>> entries) {
         var counts = new HashMap<String, Long>();
-        for (PendingMessage pending : group.pending(
-                settings.consumer(),
-                entries.getFirst().getId(),
-                entries.getLast().getId(),
-                entries.size())) {
+        for (PendingMessage pending :
+                group.pending(entries.getFirst().getId(), entries.getLast().getId(), entries.size())) {
             counts.put(pending.getId(), pending.getRedeliveryCount());
         }
         return counts;

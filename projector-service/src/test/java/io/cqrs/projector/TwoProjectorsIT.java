@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cqrs.events.RecordEvent;
 import io.cqrs.events.RecordWritten;
+import io.cqrs.stream.LazyRedisConnection;
+import io.cqrs.stream.RedisConnections;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,7 +20,10 @@ class TwoProjectorsIT extends ProjectorTestSupport {
     static final int VERSIONS = 20;
 
     @Autowired
-    StreamClient redisClient;
+    LazyRedisConnection sharedRedis;
+
+    @Autowired
+    RedisConnections redisConnections;
 
     @Autowired
     RecordProjection projection;
@@ -37,7 +42,8 @@ class TwoProjectorsIT extends ProjectorTestSupport {
         var second = new StreamConsumer(
                 new ProjectorProperties(
                         properties.events(), properties.projector().withConsumer("second-projector")),
-                redisClient,
+                sharedRedis,
+                redisConnections,
                 projection,
                 metrics,
                 Clock.systemUTC());
