@@ -377,8 +377,8 @@ class StreamConsumer implements SmartLifecycle {
     }
 
     /**
-     * Applies the batch; if the read database rejects its data (not merely fails), halves it until the entries at
-     * fault stand alone, applies the rest, and returns those entries for the dead-letter stream.
+     * Applies the batch; if the read database rejects its data (not merely fails), isolates the entries at fault,
+     * applies the rest, and returns those entries for the dead-letter stream.
      */
     private Applied apply(List<Decoded> valid, int deadLettered, StreamEntryId lastId, Map<String, Long> deliveries) {
         try {
@@ -391,41 +391,17 @@ class StreamConsumer implements SmartLifecycle {
                     "The read database rejected a batch of {} events ({}); isolating the entries at fault",
                     valid.size(),
                     Rejection.applyFailed(e).reason());
-            var isolated = new ArrayList<Rejected>();
-            Outcome outcome = isolate(valid, lastId, deliveries, isolated, e);
-            outcome = outcome.plus(projection.apply(List.of(), deadLettered + isolated.size(), lastId));
-            return new Applied(outcome, isolated);
-        }
-    }
-
-    private Outcome isolate(
-            List<Decoded> entries,
-            StreamEntryId lastId,
-            Map<String, Long> deliveries,
-            List<Rejected> isolated,
-            RuntimeException failure) {
-        if (entries.size() == 1) {
-            Decoded entry = entries.getFirst();
-            isolated.add(new Rejected(
-                    entry.entry(),
-                    Rejection.applyFailed(failure),
-                    deliveries.getOrDefault(entry.entry().getId(), 1L)));
-            return Outcome.NOTHING;
-        }
-        int half = entries.size() / 2;
-        return applyOrIsolate(entries.subList(0, half), lastId, deliveries, isolated)
-                .plus(applyOrIsolate(entries.subList(half, entries.size()), lastId, deliveries, isolated));
-    }
-
-    private Outcome applyOrIsolate(
-            List<Decoded> entries, StreamEntryId lastId, Map<String, Long> deliveries, List<Rejected> isolated) {
-        try {
-            return projection.apply(events(entries), 0, lastId);
-        } catch (RuntimeException e) {
-            if (!RecordProjection.rejectsData(e)) {
-                throw e;
-            }
-            return isolate(entries, lastId, deliveries, isolated, e);
+            var isolated = PoisonIsolation.isolate(
+                    valid, e, part -> projection.apply(events(part), 0, lastId), RecordProjection::rejectsData);
+            var rejected = isolated.rejected().stream()
+                    .map(r -> new Rejected(
+                            r.item().entry(),
+                            Rejection.applyFailed(r.failure()),
+                            deliveries.getOrDefault(r.item().entry().getId(), 1L)))
+                    .toList();
+            Outcome outcome = isolated.applied().stream().reduce(Outcome.NOTHING, Outcome::plus);
+            outcome = outcome.plus(projection.apply(List.of(), deadLettered + rejected.size(), lastId));
+            return new Applied(outcome, rejected);
         }
     }
 
