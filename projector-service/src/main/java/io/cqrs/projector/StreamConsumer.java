@@ -11,7 +11,6 @@ import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.models.stream.PendingMessage;
 import java.time.Clock;
 import java.time.Duration;
@@ -20,15 +19,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
-import org.springframework.util.backoff.BackOffExecution;
 import org.springframework.util.backoff.ExponentialBackOff;
 
 /**
@@ -50,19 +45,17 @@ class StreamConsumer implements SmartLifecycle {
     // XAUTOCLAIM rounds per claim step, so that a large backlog of abandoned entries does not starve new ones.
     private static final int CLAIM_ROUNDS = 10;
 
-    private final String stream;
-    private final String group;
     private final ProjectorProperties.Projector settings;
+    private final StreamGroup group;
     private final RedisConnections connections;
-    private final StreamGroup streamGroup;
     private final RecordProjection projection;
     private final ProjectorMetrics metrics;
     private final ExponentialBackOff backOff;
     private final Clock clock;
 
     private volatile boolean running;
-    private volatile CountDownLatch stopSignal = new CountDownLatch(1);
     private volatile @Nullable Thread thread;
+    private volatile @Nullable Retry retry;
 
     StreamConsumer(
             ProjectorProperties properties,
@@ -71,11 +64,10 @@ class StreamConsumer implements SmartLifecycle {
             RecordProjection projection,
             ProjectorMetrics metrics,
             Clock clock) {
-        this.stream = properties.events().stream();
-        this.group = properties.events().group();
         this.settings = properties.projector();
+        this.group = new StreamGroup(
+                redis, properties.events().stream(), properties.events().group(), settings.consumer());
         this.connections = connections;
-        this.streamGroup = new StreamGroup(redis, stream, group, settings.consumer());
         this.projection = projection;
         this.metrics = metrics;
         this.clock = clock;
@@ -93,12 +85,13 @@ class StreamConsumer implements SmartLifecycle {
             return;
         }
         running = true;
-        stopSignal = new CountDownLatch(1);
-        // Assigned before it starts: the loop runs only while it is the consumer's current thread.
+        // Each run has its own stop signal: a loop that stop() gave up waiting for cannot carry on in a new run.
+        var run = new Retry(backOff);
         Thread loop = Thread.ofPlatform()
                 .name("projector-" + settings.consumer())
                 .daemon(true)
-                .unstarted(this::run);
+                .unstarted(() -> run(new Position(run)));
+        retry = run;
         thread = loop;
         loop.start();
     }
@@ -114,11 +107,12 @@ class StreamConsumer implements SmartLifecycle {
             return;
         }
         running = false;
-        stopSignal.countDown();
         Thread loop = thread;
-        if (loop == null) {
+        Retry run = retry;
+        if (loop == null || run == null) {
             return;
         }
+        run.stop();
         Duration patience =
                 settings.pollInterval().plus(settings.commandTimeout()).plusSeconds(5);
         try {
@@ -137,62 +131,16 @@ class StreamConsumer implements SmartLifecycle {
         return running;
     }
 
-    // A loop whose stop() gave up waiting for it must not carry on after a start() made a new one.
-    private boolean active() {
-        return running && Thread.currentThread() == thread;
-    }
-
-    private void run() {
-        log.info("Consumer {} of group {} reading stream {}", settings.consumer(), group, stream);
-        var position = new Position();
-        @Nullable StatefulRedisConnection<String, String> reader = null;
-        @Nullable BackOffExecution failures = null;
-        try {
-            while (active()) {
-                try {
-                    if (reader == null) {
-                        // Lettuce drops replies that outlast the timeout, while their entries land in our pending list.
-                        reader = connections.open(settings.pollInterval().plus(settings.commandTimeout()));
-                    }
-                    step(streamGroup, reader, position);
-                    failures = null;
-                } catch (StopRequested e) {
-                    break;
-                } catch (RuntimeException e) {
-                    if (StreamGroup.isNoGroup(e)) {
-                        position.restart();
-                        metrics.groupRecreated();
-                        log.warn(
-                                "Consumer group {} or stream {} vanished (NOGROUP): creating it again. Redis may have"
-                                        + " lost data; events it lost must be replayed from the write side.",
-                                group,
-                                stream);
-                    } else if (e instanceof RedisException) {
-                        metrics.redisRetry();
-                        log.warn("Cannot read stream {} ({}); retrying", stream, e.toString());
-                    } else {
-                        metrics.unexpectedRetry();
-                        log.error("Unexpected failure consuming stream {}; retrying", stream, e);
-                    }
-                    if (failures == null) {
-                        failures = backOff.start();
-                    }
-                    pause(failures.nextBackOff());
-                }
-            }
-            finishPrefetched(reader, position);
-        } catch (StopRequested e) {
-            // stop() was called while we waited
-        } finally {
-            if (reader != null) {
-                reader.close();
-            }
-            log.info("Consumer {} of group {} stopped", settings.consumer(), group);
-        }
-    }
-
-    /** Where the loop is: whether the group exists, how far its own pending entries are re-read, when to claim. */
+    /**
+     * Where one run of the loop is: its reader connection, whether the group exists, how far its own pending entries
+     * are re-read, when to claim next, and the batch requested ahead.
+     */
     private static final class Position {
+        final Retry retry;
+
+        @Nullable
+        StatefulRedisConnection<String, String> reader;
+
         boolean groupReady;
 
         @Nullable
@@ -200,14 +148,96 @@ class StreamConsumer implements SmartLifecycle {
 
         Instant nextClaim = Instant.MIN;
 
-        /** The next batch, requested while the current one was applied. */
         @Nullable
         RedisFuture<List<StreamMessage<String, String>>> prefetched;
+
+        Position(Retry retry) {
+            this.retry = retry;
+        }
 
         void restart() {
             groupReady = false;
             ownPendingAfter = "0";
             prefetched = null;
+        }
+    }
+
+    private void run(Position position) {
+        log.info("Consumer {} of group {} reading stream {}", settings.consumer(), group.group(), group.stream());
+        try {
+            while (!position.retry.stopped()) {
+                position.retry.run(() -> step(position), failure -> false, failure -> recover(position, failure));
+            }
+        } catch (Retry.Stopped e) {
+            // stop() was called during a pause: the entries in hand stay pending
+        }
+        try {
+            finishPrefetched(position);
+        } finally {
+            if (position.reader != null) {
+                position.reader.close();
+            }
+            log.info("Consumer {} of group {} stopped", settings.consumer(), group.group());
+        }
+    }
+
+    private void step(Position position) {
+        if (position.reader == null) {
+            // Lettuce drops replies that outlast the timeout, while their entries land in our pending list.
+            position.reader = connections.open(settings.pollInterval().plus(settings.commandTimeout()));
+        }
+        var reader = position.reader;
+        if (!position.groupReady) {
+            group.create();
+            position.groupReady = true;
+        }
+        // Our own pending entries once, from the start of our pending list: a loop that kept reading "0" would keep
+        // resetting their idle time and hide them from XAUTOCLAIM.
+        if (position.ownPendingAfter != null) {
+            var entries = group.readOwnPending(reader.sync(), position.ownPendingAfter, settings.batchSize());
+            if (entries.isEmpty()) {
+                position.ownPendingAfter = null;
+            } else {
+                log.info("Re-processing {} entries left pending by this consumer", entries.size());
+                handle(entries, true, position.retry);
+                position.ownPendingAfter = entries.getLast().getId();
+            }
+            return;
+        }
+        Instant now = clock.instant();
+        if (!now.isBefore(position.nextClaim)) {
+            claim(position.retry);
+            position.nextClaim = now.plus(settings.claimInterval());
+        }
+        var entries = position.prefetched != null
+                ? takePrefetched(position)
+                : group.readNew(reader.sync(), settings.batchSize(), settings.pollInterval());
+        if (!entries.isEmpty()) {
+            if (entries.size() == settings.batchSize() && !position.retry.stopped()) {
+                position.prefetched = group.readNewAhead(reader.async(), settings.batchSize());
+            }
+            handle(entries, false, position.retry);
+        }
+    }
+
+    private void claim(Retry retry) {
+        String cursor = "0-0";
+        for (int round = 0; round < CLAIM_ROUNDS && !retry.stopped(); round++) {
+            var claimed = group.autoClaim(settings.claimIdle(), cursor, settings.batchSize());
+            var entries = claimed.getMessages();
+            if (!entries.isEmpty()) {
+                metrics.claimed(entries.size());
+                log.info(
+                        "Claimed {} entries idle for over {} ms from other consumers of group {}",
+                        entries.size(),
+                        settings.claimIdle().toMillis(),
+                        group.group());
+                handle(entries, true, retry);
+            }
+            cursor = claimed.getId();
+            if ("0-0".equals(cursor)) {
+                return;
+            }
         }
     }
 
@@ -223,79 +253,45 @@ class StreamConsumer implements SmartLifecycle {
 
     // A stop between two batches of a backlog: the batch already requested is delivered to this consumer, so it is
     // applied now rather than left pending until another consumer claims it.
-    private void finishPrefetched(@Nullable StatefulRedisConnection<String, String> reader, Position position) {
-        if (reader == null || position.prefetched == null) {
+    private void finishPrefetched(Position position) {
+        if (position.reader == null || position.prefetched == null) {
             return;
         }
         try {
             var entries = takePrefetched(position);
             if (!entries.isEmpty()) {
-                handle(streamGroup, entries, false);
+                handle(entries, false, position.retry);
             }
         } catch (RuntimeException e) {
             log.warn("Could not apply the batch read ahead before stopping; it stays pending: {}", e.toString());
         }
     }
 
-    private void step(StreamGroup group, StatefulRedisConnection<String, String> connection, Position position) {
-        RedisCommands<String, String> reader = connection.sync();
-        if (!position.groupReady) {
-            group.create();
-            position.groupReady = true;
-        }
-        // Our own pending entries once, from the start of our pending list: a loop that kept reading "0" would keep
-        // resetting their idle time and hide them from XAUTOCLAIM.
-        if (position.ownPendingAfter != null) {
-            var entries = group.readOwnPending(reader, position.ownPendingAfter, settings.batchSize());
-            if (entries.isEmpty()) {
-                position.ownPendingAfter = null;
-            } else {
-                log.info("Re-processing {} entries left pending by this consumer", entries.size());
-                handle(group, entries, true);
-                position.ownPendingAfter = entries.getLast().getId();
-            }
-            return;
-        }
-        Instant now = clock.instant();
-        if (!now.isBefore(position.nextClaim)) {
-            claim(group);
-            position.nextClaim = now.plus(settings.claimInterval());
-        }
-        var entries = position.prefetched != null
-                ? takePrefetched(position)
-                : group.readNew(reader, settings.batchSize(), settings.pollInterval());
-        if (!entries.isEmpty()) {
-            if (entries.size() == settings.batchSize() && active()) {
-                position.prefetched = group.readNewAhead(connection.async(), settings.batchSize());
-            }
-            handle(group, entries, false);
+    /** What a failed step means for the next one, said in the log and the metrics. */
+    private void recover(Position position, RuntimeException failure) {
+        if (StreamGroup.isNoGroup(failure)) {
+            position.restart();
+            metrics.groupRecreated();
+            log.warn(
+                    "Consumer group {} or stream {} vanished (NOGROUP): creating it again. Redis may have lost data;"
+                            + " events it lost must be replayed from the write side.",
+                    group.group(),
+                    group.stream());
+        } else if (failure instanceof RedisException) {
+            metrics.redisRetry();
+            log.warn("Cannot read stream {} ({}); retrying", group.stream(), failure.toString());
+        } else {
+            metrics.unexpectedRetry();
+            log.error("Unexpected failure consuming stream {}; retrying", group.stream(), failure);
         }
     }
 
-    private void claim(StreamGroup group) {
-        String cursor = "0-0";
-        for (int round = 0; round < CLAIM_ROUNDS && active(); round++) {
-            var claimed = group.autoClaim(settings.claimIdle(), cursor, settings.batchSize());
-            var entries = claimed.getMessages();
-            if (!entries.isEmpty()) {
-                metrics.claimed(entries.size());
-                log.info(
-                        "Claimed {} entries idle for over {} ms from other consumers of group {}",
-                        entries.size(),
-                        settings.claimIdle().toMillis(),
-                        this.group);
-                handle(group, entries, true);
-            }
-            cursor = claimed.getId();
-            if ("0-0".equals(cursor)) {
-                return;
-            }
-        }
-    }
-
-    private record Decoded(StreamMessage<String, String> entry, RecordEvent event) {}
+    private record Decoded(StreamMessage<String, String> entry, RecordEvent event, long deliveries) {}
 
     private record Rejected(StreamMessage<String, String> entry, Rejection rejection, long deliveries) {}
+
+    /** A batch sorted out: every id (for the XACK), the highest one, the events to apply, the entries to dead-letter. */
+    private record Sorted(List<String> ids, StreamEntryId lastId, List<Decoded> valid, List<Rejected> rejected) {}
 
     private record Applied(Outcome outcome, List<Rejected> isolated) {}
 
@@ -304,10 +300,54 @@ class StreamConsumer implements SmartLifecycle {
      * projected to the dead-letter stream; then one XACK for every entry.
      *
      * @param redelivered whether the entries may have been delivered before, so that their delivery counts matter
+     * @param retry how failures of Redis and the read database are retried, until the consumer stops
      */
-    private void handle(StreamGroup group, List<StreamMessage<String, String>> entries, boolean redelivered) {
+    private void handle(List<StreamMessage<String, String>> entries, boolean redelivered, Retry retry) {
         long started = System.nanoTime();
-        Map<String, Long> deliveries = redelivered ? deliveries(group, entries) : Map.of();
+        Sorted batch = sort(group, entries, redelivered ? deliveries(group, entries) : Map.of());
+        Applied applied = batch.valid().isEmpty() && batch.rejected().isEmpty()
+                ? new Applied(Outcome.NOTHING, List.of())
+                : retry.get(
+                        () -> apply(batch),
+                        failure -> false,
+                        failure -> {
+                            metrics.readDbRetry();
+                            log.warn(
+                                    "Cannot apply {} entries to the read database ({}); retrying, nothing acknowledged",
+                                    entries.size(),
+                                    failure.toString());
+                        },
+                        () -> keepClaimed(group, batch.ids()));
+        Instant committedAt = clock.instant();
+        var rejected = new ArrayList<>(batch.rejected());
+        rejected.addAll(applied.isolated());
+        for (Rejected r : rejected) {
+            log.warn(
+                    "Dead-lettering entry {} of stream {} after {} deliveries: {} ({})",
+                    r.entry().getId(),
+                    group.stream(),
+                    r.deliveries(),
+                    r.rejection().reason(),
+                    r.rejection().problem());
+            afterCommit(group, batch.ids(), retry, () -> group.deadLetter(r.entry(), r.rejection(), r.deliveries()));
+        }
+        afterCommit(group, batch.ids(), retry, () -> group.ack(batch.ids()));
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+        metrics.batch(entries.size(), took);
+        metrics.applied(applied.outcome(), committedAt);
+        metrics.deadLettered(rejected.size());
+        log.info(
+                "Projected {} entries up to {}: {} applied, {} stale, {} dead-lettered in {} ms",
+                entries.size(),
+                batch.lastId(),
+                applied.outcome().applied(),
+                applied.outcome().stale(),
+                rejected.size(),
+                took.toMillis());
+    }
+
+    /** Decodes the entries and sets aside those gone from the stream, delivered too often, or malformed. */
+    private Sorted sort(StreamGroup group, List<StreamMessage<String, String>> entries, Map<String, Long> deliveries) {
         var ids = new ArrayList<String>(entries.size());
         var valid = new ArrayList<Decoded>(entries.size());
         var rejected = new ArrayList<Rejected>();
@@ -319,55 +359,23 @@ class StreamConsumer implements SmartLifecycle {
             long delivered = deliveries.getOrDefault(entry.getId(), 1L);
             if (entry.getBody() == null || entry.getBody().isEmpty()) {
                 // Deleted from the stream while pending (XDEL, or a trim that should not have happened): nothing left.
-                log.warn("Pending entry {} is no longer in stream {}; acknowledging it", entry.getId(), stream);
+                log.warn("Pending entry {} is no longer in stream {}; acknowledging it", entry.getId(), group.stream());
             } else if (delivered > settings.maxDeliveries()) {
                 rejected.add(new Rejected(
                         entry, Rejection.tooManyDeliveries(delivered, settings.maxDeliveries()), delivered));
             } else {
                 try {
-                    valid.add(new Decoded(entry, EventCodec.decode(entry.getBody())));
+                    valid.add(new Decoded(entry, EventCodec.decode(entry.getBody()), delivered));
                 } catch (MalformedEventException e) {
                     rejected.add(new Rejected(entry, Rejection.malformed(e), delivered));
                 }
             }
         }
-        StreamEntryId lastId = last;
-        int decodeRejected = rejected.size();
-        Applied applied = valid.isEmpty() && rejected.isEmpty()
-                ? new Applied(Outcome.NOTHING, List.of())
-                : withReadDb(group, ids, () -> apply(valid, decodeRejected, lastId, deliveries));
-        Instant committedAt = clock.instant();
-        rejected.addAll(applied.isolated());
-        for (Rejected r : rejected) {
-            log.warn(
-                    "Dead-lettering entry {} of stream {} after {} deliveries: {} ({})",
-                    r.entry().getId(),
-                    stream,
-                    r.deliveries(),
-                    r.rejection().reason(),
-                    r.rejection().problem());
-            withRedis(group, ids, () -> group.deadLetter(r.entry(), r.rejection(), r.deliveries()));
-        }
-        withRedis(group, ids, () -> {
-            group.ack(ids);
-            return ids.size();
-        });
-        Duration took = Duration.ofNanos(System.nanoTime() - started);
-        metrics.batch(entries.size(), took);
-        metrics.applied(applied.outcome(), committedAt);
-        metrics.deadLettered(rejected.size());
-        log.info(
-                "Projected {} entries up to {}: {} applied, {} stale, {} dead-lettered in {} ms",
-                entries.size(),
-                lastId,
-                applied.outcome().applied(),
-                applied.outcome().stale(),
-                rejected.size(),
-                took.toMillis());
+        return new Sorted(ids, last, valid, rejected);
     }
 
     /** Delivery counts of redelivered entries, which include the delivery that just handed them to us. */
-    private Map<String, Long> deliveries(StreamGroup group, List<StreamMessage<String, String>> entries) {
+    private static Map<String, Long> deliveries(StreamGroup group, List<StreamMessage<String, String>> entries) {
         var counts = new HashMap<String, Long>();
         for (PendingMessage pending :
                 group.pending(entries.getFirst().getId(), entries.getLast().getId(), entries.size())) {
@@ -377,111 +385,67 @@ class StreamConsumer implements SmartLifecycle {
     }
 
     /**
-     * Applies the batch; if the read database rejects its data (not merely fails), isolates the entries at fault,
-     * applies the rest, and returns those entries for the dead-letter stream.
+     * Applies the batch in one transaction, counting the entries set aside as dead-lettered; if the read database
+     * rejects its data (not merely fails), isolates the entries at fault, applies the rest, and counts those too.
      */
-    private Applied apply(List<Decoded> valid, int deadLettered, StreamEntryId lastId, Map<String, Long> deliveries) {
+    private Applied apply(Sorted batch) {
         try {
-            return new Applied(projection.apply(events(valid), deadLettered, lastId), List.of());
+            return new Applied(
+                    projection.apply(events(batch.valid()), batch.rejected().size(), batch.lastId()), List.of());
         } catch (RuntimeException e) {
             if (!RecordProjection.rejectsData(e)) {
                 throw e;
             }
             log.warn(
                     "The read database rejected a batch of {} events ({}); isolating the entries at fault",
-                    valid.size(),
+                    batch.valid().size(),
                     Rejection.applyFailed(e).reason());
             var isolated = PoisonIsolation.isolate(
-                    valid, e, part -> projection.apply(events(part), 0, lastId), RecordProjection::rejectsData);
+                    batch.valid(),
+                    e,
+                    part -> projection.apply(events(part), 0, batch.lastId()),
+                    RecordProjection::rejectsData);
             var rejected = isolated.rejected().stream()
                     .map(r -> new Rejected(
                             r.item().entry(),
                             Rejection.applyFailed(r.failure()),
-                            deliveries.getOrDefault(r.item().entry().getId(), 1L)))
+                            r.item().deliveries()))
                     .toList();
             Outcome outcome = isolated.applied().stream().reduce(Outcome.NOTHING, Outcome::plus);
-            outcome = outcome.plus(projection.apply(List.of(), deadLettered + rejected.size(), lastId));
+            outcome = outcome.plus(
+                    projection.apply(List.of(), batch.rejected().size() + rejected.size(), batch.lastId()));
             return new Applied(outcome, rejected);
         }
     }
 
+    /**
+     * Resets the idle time of the batch's entries between attempts, so that other consumers do not claim them while the
+     * read database is away and push them towards the dead-letter limit.
+     */
+    private static void keepClaimed(StreamGroup group, List<String> ids) {
+        try {
+            group.touch(ids);
+        } catch (RedisException e) {
+            log.debug("Cannot refresh the claim on {} entries: {}", ids.size(), e.toString());
+        }
+    }
+
+    /**
+     * Runs a Redis command after the batch committed until it works, so that the commit is not repeated for a failed
+     * XACK or dead-letter copy; a vanished group ends the batch (its acknowledgements went with it).
+     */
+    private void afterCommit(StreamGroup group, List<String> ids, Retry retry, Runnable command) {
+        retry.run(command, StreamGroup::isNoGroup, failure -> {
+            metrics.redisRetry();
+            log.warn(
+                    "Cannot finish {} entries on stream {} ({}); retrying",
+                    ids.size(),
+                    group.stream(),
+                    failure.toString());
+        });
+    }
+
     private static List<RecordEvent> events(List<Decoded> decoded) {
         return decoded.stream().map(Decoded::event).toList();
-    }
-
-    /**
-     * Runs {@code attempt} against the read database until it succeeds; in between, backs off and keeps the batch's
-     * entries claimed by this consumer (their idle time reset, no delivery counted) so nobody else takes them.
-     */
-    private <T> T withReadDb(StreamGroup group, List<String> ids, Supplier<T> attempt) {
-        @Nullable BackOffExecution failures = null;
-        while (true) {
-            try {
-                return attempt.get();
-            } catch (RuntimeException e) {
-                if (!active()) {
-                    throw new StopRequested();
-                }
-                metrics.readDbRetry();
-                log.warn(
-                        "Cannot apply {} entries to the read database ({}); retrying, nothing acknowledged",
-                        ids.size(),
-                        e.toString());
-                if (failures == null) {
-                    failures = backOff.start();
-                }
-                pause(failures.nextBackOff());
-                try {
-                    group.touch(ids);
-                } catch (RedisException touchFailure) {
-                    log.debug("Cannot refresh the claim on {} entries: {}", ids.size(), touchFailure.toString());
-                }
-            }
-        }
-    }
-
-    /**
-     * Runs a Redis command after the batch committed until it succeeds, so that the commit is not repeated for a
-     * failed XACK or dead-letter copy; a vanished group ends the batch (its acknowledgements went with it).
-     */
-    private void withRedis(StreamGroup group, List<String> ids, Supplier<?> attempt) {
-        @Nullable BackOffExecution failures = null;
-        while (true) {
-            try {
-                attempt.get();
-                return;
-            } catch (RuntimeException e) {
-                if (StreamGroup.isNoGroup(e)) {
-                    throw e;
-                }
-                if (!active()) {
-                    throw new StopRequested();
-                }
-                metrics.redisRetry();
-                log.warn("Cannot finish {} entries on stream {} ({}); retrying", ids.size(), stream, e.toString());
-                if (failures == null) {
-                    failures = backOff.start();
-                }
-                pause(failures.nextBackOff());
-            }
-        }
-    }
-
-    private void pause(long millis) {
-        try {
-            if (stopSignal.await(millis, TimeUnit.MILLISECONDS) || !active()) {
-                throw new StopRequested();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StopRequested();
-        }
-    }
-
-    /** Unwinds the loop when {@link #stop()} is called during a pause; the entries in hand stay pending. */
-    private static final class StopRequested extends RuntimeException {
-        StopRequested() {
-            super(null, null, false, false);
-        }
     }
 }

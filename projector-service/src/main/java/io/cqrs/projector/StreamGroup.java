@@ -62,6 +62,10 @@ final class StreamGroup {
         return stream;
     }
 
+    String group() {
+        return group;
+    }
+
     /** Creates the group at the start of the stream (and the stream if missing); an existing group is fine. */
     void create() {
         try {
