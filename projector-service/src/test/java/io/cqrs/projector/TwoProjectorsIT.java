@@ -26,28 +26,27 @@ class TwoProjectorsIT extends ProjectorTestSupport {
     RedisConnections redisConnections;
 
     @Autowired
-    RecordProjection projection;
+    BatchApplier batches;
 
     @Autowired
     ProjectorMetrics metrics;
 
-    @Autowired
-    StreamConsumer first;
-
     @Test
     @Timeout(300)
     void twoConsumersInOneGroupProjectTenThousandEventsExactly() {
+        // The context's consumer is the first; the test starts a second one in the same group.
         awaitProjected();
         var before = state();
+        var secondSettings = properties.projector().withConsumer("second-projector");
         var second = new StreamConsumer(
-                new ProjectorProperties(
-                        properties.events(), properties.projector().withConsumer("second-projector")),
+                new ProjectorProperties(properties.events(), secondSettings),
                 sharedRedis,
                 redisConnections,
-                projection,
+                batches,
                 metrics,
                 Clock.systemUTC());
-        assertThat(second.consumer()).isNotEqualTo(first.consumer());
+        assertThat(secondSettings.consumer())
+                .isNotEqualTo(properties.projector().consumer());
         // Version by version across all keys, so that both consumers get batches touching the same keys.
         var events = new ArrayList<RecordEvent>();
         var newest = new HashMap<String, RecordEvent>();
@@ -97,7 +96,7 @@ class TwoProjectorsIT extends ProjectorTestSupport {
         assertThat(after.deadLettered()).isEqualTo(before.deadLettered());
         assertThat(redis.xinfoConsumers(stream.name(), group()).toString())
                 .contains("second-projector")
-                .contains(first.consumer());
+                .contains(properties.projector().consumer());
         assertCountersMatchRows();
     }
 }
