@@ -37,7 +37,19 @@ class TwoProjectorsIT extends ProjectorTestSupport {
         // The context's consumer is the first; the test starts a second one in the same group.
         awaitProjected();
         var before = state();
-        var secondSettings = properties.projector().withConsumer("second-projector");
+        var first = properties.projector();
+        var secondSettings = new ProjectorProperties.Projector(
+                "second-projector",
+                first.batchSize(),
+                first.pollInterval(),
+                first.commandTimeout(),
+                first.claimIdle(),
+                first.claimInterval(),
+                first.maxDeliveries(),
+                first.trimInterval(),
+                first.trimWarnAge(),
+                first.retryBackoff(),
+                first.retryMaxBackoff());
         var second = new StreamConsumer(
                 new ProjectorProperties(properties.events(), secondSettings),
                 sharedRedis,
@@ -45,8 +57,7 @@ class TwoProjectorsIT extends ProjectorTestSupport {
                 batches,
                 metrics,
                 Clock.systemUTC());
-        assertThat(secondSettings.consumer())
-                .isNotEqualTo(properties.projector().consumer());
+        assertThat(secondSettings.consumer()).isNotEqualTo(first.consumer());
         // Version by version across all keys, so that both consumers get batches touching the same keys.
         var events = new ArrayList<RecordEvent>();
         var newest = new HashMap<String, RecordEvent>();
@@ -96,7 +107,7 @@ class TwoProjectorsIT extends ProjectorTestSupport {
         assertThat(after.deadLettered()).isEqualTo(before.deadLettered());
         assertThat(redis.xinfoConsumers(stream.name(), group()).toString())
                 .contains("second-projector")
-                .contains(properties.projector().consumer());
+                .contains(first.consumer());
         assertCountersMatchRows();
     }
 }
