@@ -24,8 +24,9 @@ import org.springframework.stereotype.Component;
  * too often or malformed; applies the rest to the read model in one transaction (retried until it commits; entries the
  * database rejects are isolated by {@link PoisonIsolation}); copies what cannot be projected to the dead-letter stream;
  * acknowledges every entry with one {@code XACK}; records the metrics and one log line. It returns when the batch is
- * finished, or throws: {@link Retry.Stopped} when the consumer stops meanwhile, a {@code NOGROUP} failure when the group
- * vanished; the entries not acknowledged then stay pending and are processed again.
+ * finished. When it throws instead ({@link Retry.Stopped} if the consumer stops while it waits, a Redis failure while
+ * it reads delivery counts, a {@code NOGROUP} answer after the commit), the entries not acknowledged stay pending and
+ * are processed again.
  */
 @Component
 class BatchApplier {
@@ -48,7 +49,7 @@ class BatchApplier {
 
     private record Rejected(StreamMessage<String, String> entry, Rejection rejection, long deliveries) {}
 
-    /** A batch sorted out: every id (for the XACK), the highest one, the events to apply, the entries to dead-letter. */
+    /** A batch sorted out: every id (for the XACK), the highest, the events to apply, the entries to dead-letter. */
     private record Sorted(List<String> ids, StreamEntryId lastId, List<Decoded> valid, List<Rejected> rejected) {}
 
     private record Applied(Outcome outcome, List<Rejected> isolated) {}
@@ -188,7 +189,7 @@ class BatchApplier {
 
     /**
      * Runs a Redis command after the batch committed until it works, so that the commit is not repeated for a failed
-     * XACK or dead-letter copy; a vanished group ends the batch (its acknowledgements went with it).
+     * XACK or dead-letter copy; a {@code NOGROUP} answer ends the batch (the group and its pending entries are gone).
      */
     private void afterCommit(StreamGroup group, List<String> ids, Retry retry, Runnable command) {
         retry.run(command, StreamGroup::isNoGroup, failure -> {

@@ -14,7 +14,8 @@ import org.springframework.validation.annotation.Validated;
 
 /**
  * Where the projector reads ({@code cqrs.events.*}, shared with the other services) and how it consumes
- * ({@code cqrs.projector.*}); every setting has an environment variable in {@code application.properties}.
+ * ({@code cqrs.projector.*}); every setting has an environment variable in {@code application.properties}, but the
+ * command timeout, which follows Boot's {@code spring.data.redis.timeout}.
  */
 @Validated
 @ConfigurationProperties("cqrs")
