@@ -1,5 +1,6 @@
 package io.cqrs.stream;
 
+import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -8,7 +9,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * One component's Redis connection, opened on first use (so that the service starts while Redis is down) and closed
- * with the component; Lettuce reconnects it across Redis restarts.
+ * with the component; Lettuce reconnects it across Redis restarts. Boot's connection factory shuts its client down when
+ * the context stops and makes a new one when it starts again (as a paused test context does): a connection closed with
+ * the old client is opened again from the new one.
  */
 public final class LazyRedisConnection implements AutoCloseable {
 
@@ -24,17 +27,22 @@ public final class LazyRedisConnection implements AutoCloseable {
 
     public StatefulRedisConnection<String, String> get() {
         var current = connection;
-        if (current != null) {
+        if (current != null && !closed(current)) {
             return current;
         }
         synchronized (connecting) {
             current = connection;
-            if (current == null) {
+            if (current == null || closed(current)) {
                 current = connections.open(commandTimeout);
                 connection = current;
             }
             return current;
         }
+    }
+
+    // Closed, not merely disconnected: a disconnected connection rejects commands at once while Lettuce reconnects it.
+    private static boolean closed(StatefulRedisConnection<String, String> connection) {
+        return connection instanceof RedisChannelHandler<?, ?> handler && handler.isClosed();
     }
 
     public RedisCommands<String, String> sync() {

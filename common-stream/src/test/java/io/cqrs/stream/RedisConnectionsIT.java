@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 
 /** Connections come from Boot's configuration, credentials and database included, and fail fast without Redis. */
 class RedisConnectionsIT {
@@ -92,6 +93,22 @@ class RedisConnectionsIT {
                         }
                     });
         }
+    }
+
+    @Test
+    void lazyConnectionOpensAgainWhenBootsClientIsMadeAnew() {
+        contexts.withPropertyValues("spring.data.redis.url=" + RedisURI.create("127.0.0.1", redis.port()))
+                .run(context -> {
+                    try (var lazy = context.getBean(RedisConnections.class).lazy(Duration.ofSeconds(2))) {
+                        assertThat(lazy.sync().ping()).isEqualTo("PONG");
+                        // What a context stop and start do to Boot's client: shut down, then built again.
+                        var factory = context.getBean(LettuceConnectionFactory.class);
+                        factory.stop();
+                        factory.start();
+
+                        assertThat(lazy.sync().ping()).isEqualTo("PONG");
+                    }
+                });
     }
 
     @Test

@@ -1,8 +1,8 @@
 package io.cqrs.projector;
 
-import io.lettuce.core.resource.ClientResources;
+import io.cqrs.stream.LazyRedisConnection;
+import io.cqrs.stream.RedisConnections;
 import java.time.Clock;
-import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.scheduling.annotation.EnableScheduling;
@@ -16,11 +16,10 @@ class ProjectorConfiguration {
         return Clock.systemUTC();
     }
 
-    // Boot's connection details (REDIS_URL, or a test's server) and client resources, but a client of our own: the
-    // blocking reads need connections nobody else shares.
+    // The one connection for short commands (group, XACK, dead letters, inspection, trimming); each consumer's blocking
+    // reader opens one of its own. Closed with the context.
     @Bean
-    StreamClient streamClient(
-            DataRedisConnectionDetails details, ClientResources resources, ProjectorProperties properties) {
-        return new StreamClient(details, resources, properties.projector().commandTimeout());
+    LazyRedisConnection redis(RedisConnections connections, ProjectorProperties properties) {
+        return connections.lazy(properties.projector().commandTimeout());
     }
 }

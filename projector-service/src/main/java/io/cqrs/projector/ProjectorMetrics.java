@@ -1,6 +1,7 @@
 package io.cqrs.projector;
 
 import io.cqrs.stream.GroupStatus;
+import io.cqrs.stream.LazyRedisConnection;
 import io.cqrs.stream.StreamInspector;
 import io.cqrs.stream.StreamStatus;
 import io.micrometer.core.instrument.Counter;
@@ -31,7 +32,7 @@ class ProjectorMetrics {
     // A scrape reads three stream gauges; one inspection serves them all.
     private static final Duration STATUS_MAX_AGE = Duration.ofSeconds(1);
 
-    private final StreamClient redis;
+    private final LazyRedisConnection redis;
     private final String stream;
     private final String group;
     private final Clock clock;
@@ -50,7 +51,7 @@ class ProjectorMetrics {
     private @Nullable StreamStatus status;
     private Instant statusAt = Instant.MIN;
 
-    ProjectorMetrics(MeterRegistry registry, ProjectorProperties properties, StreamClient redis, Clock clock) {
+    ProjectorMetrics(MeterRegistry registry, ProjectorProperties properties, LazyRedisConnection redis, Clock clock) {
         this.redis = redis;
         this.stream = properties.events().stream();
         this.group = properties.events().group();
@@ -157,7 +158,7 @@ class ProjectorMetrics {
         if (Duration.between(statusAt, now).compareTo(STATUS_MAX_AGE) > 0) {
             statusAt = now;
             try {
-                status = new StreamInspector(redis.commands()).inspect(stream);
+                status = new StreamInspector(redis.sync()).inspect(stream);
             } catch (RuntimeException e) {
                 // The gauges read NaN while Redis cannot be asked: unknown, not zero.
                 log.debug("Cannot inspect stream {}: {}", stream, e.toString());

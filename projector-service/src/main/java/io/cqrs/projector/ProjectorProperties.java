@@ -14,20 +14,14 @@ import org.springframework.validation.annotation.Validated;
 
 /**
  * Where the projector reads ({@code cqrs.events.*}, shared with the other services) and how it consumes
- * ({@code cqrs.projector.*}); every setting has an environment variable in {@code application.properties}.
+ * ({@code cqrs.projector.*}); every setting has an environment variable in {@code application.properties}, but the
+ * command timeout, which follows Boot's {@code spring.data.redis.timeout}.
  */
 @Validated
 @ConfigurationProperties("cqrs")
 record ProjectorProperties(
-        @Valid Events events, @Valid @DefaultValue Projector projector) {
-
-    ProjectorProperties {
-        // Bean validation does not run when nothing at all is bound under cqrs.events, so say it here.
-        if (events == null) {
-            throw new IllegalArgumentException(
-                    "cqrs.events.stream and cqrs.events.group must be set (EVENT_STREAM_NAME, EVENT_CONSUMER_GROUP)");
-        }
-    }
+        @Valid @DefaultValue Events events,
+        @Valid @DefaultValue Projector projector) {
 
     /**
      * @param stream the event stream; its dead-letter stream is {@code <stream>:dlq}
@@ -65,22 +59,6 @@ record ProjectorProperties(
             if (consumer.isBlank()) {
                 consumer = hostName() + "-" + ProcessHandle.current().pid();
             }
-        }
-
-        /** The same settings under another consumer name: a second instance in the same group. */
-        Projector withConsumer(String name) {
-            return new Projector(
-                    name,
-                    batchSize,
-                    pollInterval,
-                    commandTimeout,
-                    claimIdle,
-                    claimInterval,
-                    maxDeliveries,
-                    trimInterval,
-                    trimWarnAge,
-                    retryBackoff,
-                    retryMaxBackoff);
         }
 
         private static String hostName() {

@@ -1,6 +1,7 @@
 package io.cqrs.projector;
 
 import io.cqrs.events.EventStreams;
+import io.cqrs.stream.LazyRedisConnection;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
@@ -45,26 +46,31 @@ final class StreamGroup {
 
     private static final Logger log = LoggerFactory.getLogger(StreamGroup.class);
 
-    private final RedisCommands<String, String> commands;
+    private final LazyRedisConnection redis;
     private final String stream;
     private final String group;
     private final Consumer<String> me;
 
-    StreamGroup(RedisCommands<String, String> commands, String stream, String group, String consumer) {
-        this.commands = commands;
+    StreamGroup(LazyRedisConnection redis, String stream, String group, String consumer) {
+        this.redis = redis;
         this.stream = stream;
         this.group = group;
         this.me = Consumer.from(group, consumer);
     }
 
-    String consumer() {
-        return me.getName();
+    String stream() {
+        return stream;
+    }
+
+    String group() {
+        return group;
     }
 
     /** Creates the group at the start of the stream (and the stream if missing); an existing group is fine. */
     void create() {
         try {
-            commands.xgroupCreate(XReadArgs.StreamOffset.from(stream, "0"), group, XGroupCreateArgs.Builder.mkstream());
+            redis.sync()
+                    .xgroupCreate(XReadArgs.StreamOffset.from(stream, "0"), group, XGroupCreateArgs.Builder.mkstream());
             log.info("Created consumer group {} on stream {} at its start", group, stream);
         } catch (RedisBusyException e) {
             log.debug("Consumer group {} on stream {} exists", group, stream);
@@ -109,25 +115,25 @@ final class StreamGroup {
 
     void ack(List<String> ids) {
         if (!ids.isEmpty()) {
-            commands.xack(stream, group, ids.toArray(String[]::new));
+            redis.sync().xack(stream, group, ids.toArray(String[]::new));
         }
     }
 
-    /** Pending entries of one consumer from {@code firstId} to {@code lastId}, with their delivery counts. */
-    List<PendingMessage> pending(String consumer, String firstId, String lastId, int count) {
-        return commands.xpending(
-                stream, Consumer.from(group, consumer), Range.create(firstId, lastId), Limit.from(count));
+    /** This consumer's pending entries from {@code firstId} to {@code lastId}, with their delivery counts. */
+    List<PendingMessage> pending(String firstId, String lastId, int count) {
+        return redis.sync().xpending(stream, me, Range.create(firstId, lastId), Limit.from(count));
     }
 
     /** Takes over up to {@code count} entries idle at least {@code minIdle}, scanning from {@code cursor}. */
     ClaimedMessages<String, String> autoClaim(Duration minIdle, String cursor, int count) {
-        return commands.xautoclaim(
-                stream,
-                new XAutoClaimArgs<String>()
-                        .consumer(me)
-                        .minIdleTime(minIdle)
-                        .startId(cursor)
-                        .count(count));
+        return redis.sync()
+                .xautoclaim(
+                        stream,
+                        new XAutoClaimArgs<String>()
+                                .consumer(me)
+                                .minIdleTime(minIdle)
+                                .startId(cursor)
+                                .count(count));
     }
 
     /**
@@ -136,7 +142,7 @@ final class StreamGroup {
      */
     void touch(List<String> ids) {
         if (!ids.isEmpty()) {
-            commands.xclaim(stream, me, new XClaimArgs().minIdleTime(0).justid(), ids.toArray(String[]::new));
+            redis.sync().xclaim(stream, me, new XClaimArgs().minIdleTime(0).justid(), ids.toArray(String[]::new));
         }
     }
 
@@ -157,7 +163,7 @@ final class StreamGroup {
         fields.put(DLQ_ORIGINAL_ID, entry.getId());
         fields.put(DLQ_DELIVERIES, Long.toString(deliveries));
         fields.put(DLQ_CONSUMER, me.getName());
-        return commands.xadd(EventStreams.deadLetterStream(stream), fields);
+        return redis.sync().xadd(EventStreams.deadLetterStream(stream), fields);
     }
 
     /** Whether Redis says the stream or the group is gone. */

@@ -1,6 +1,7 @@
 package io.cqrs.projector;
 
 import io.cqrs.stream.GroupStatus;
+import io.cqrs.stream.LazyRedisConnection;
 import io.cqrs.stream.StreamInspector;
 import io.cqrs.stream.StreamStatus;
 import io.lettuce.core.XTrimArgs;
@@ -27,7 +28,7 @@ class StreamJanitor implements SchedulingConfigurer {
     /** XTRIM calls per round at most: about 10M entries, so that one round never monopolises Redis for long. */
     private static final int MAX_TRIM_CALLS = 1000;
 
-    private final StreamClient redis;
+    private final LazyRedisConnection redis;
     private final String stream;
     private final Duration interval;
     private final Duration warnAge;
@@ -35,7 +36,7 @@ class StreamJanitor implements SchedulingConfigurer {
     private volatile double heldBackSeconds;
     private volatile boolean warned;
 
-    StreamJanitor(StreamClient redis, ProjectorProperties properties, MeterRegistry registry) {
+    StreamJanitor(LazyRedisConnection redis, ProjectorProperties properties, MeterRegistry registry) {
         this.redis = redis;
         this.stream = properties.events().stream();
         this.interval = properties.projector().trimInterval();
@@ -70,7 +71,7 @@ class StreamJanitor implements SchedulingConfigurer {
      */
     long trim(String stream) {
         try {
-            StreamStatus status = new StreamInspector(redis.commands()).inspect(stream);
+            StreamStatus status = new StreamInspector(redis.sync()).inspect(stream);
             status.slowestGroup()
                     .ifPresentOrElse(slowest -> report(slowest, status.nowMillis()), () -> heldBackSeconds = 0);
             var safe = status.safeTrimId();
@@ -82,7 +83,7 @@ class StreamJanitor implements SchedulingConfigurer {
             long step;
             int calls = 0;
             do {
-                step = redis.commands().xtrim(stream, below);
+                step = redis.sync().xtrim(stream, below);
                 removed += step;
             } while (step > 0 && ++calls < MAX_TRIM_CALLS);
             if (removed > 0) {

@@ -219,9 +219,14 @@ abstract class ProjectorTestSupport {
 
     /** The dead-letter entries that copy the given original entries, by original id. */
     Map<String, Map<String, String>> deadLetters(List<String> originalIds) {
+        return deadLetters(stream.name(), originalIds);
+    }
+
+    /** The dead-letter entries of {@code stream} that copy the given original entries, by original id. */
+    Map<String, Map<String, String>> deadLetters(String stream, List<String> originalIds) {
         var found = new HashMap<String, Map<String, String>>();
         for (StreamMessage<String, String> entry :
-                redis.xrange(EventStreams.deadLetterStream(stream.name()), Range.unbounded())) {
+                redis.xrange(EventStreams.deadLetterStream(stream), Range.unbounded())) {
             String original = entry.getBody().get(StreamGroup.DLQ_ORIGINAL_ID);
             if (originalIds.contains(original)) {
                 found.put(original, entry.getBody());

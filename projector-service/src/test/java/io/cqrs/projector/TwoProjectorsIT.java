@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cqrs.events.RecordEvent;
 import io.cqrs.events.RecordWritten;
+import io.cqrs.stream.LazyRedisConnection;
+import io.cqrs.stream.RedisConnections;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,30 +20,44 @@ class TwoProjectorsIT extends ProjectorTestSupport {
     static final int VERSIONS = 20;
 
     @Autowired
-    StreamClient redisClient;
+    LazyRedisConnection sharedRedis;
 
     @Autowired
-    RecordProjection projection;
+    RedisConnections redisConnections;
+
+    @Autowired
+    BatchApplier batches;
 
     @Autowired
     ProjectorMetrics metrics;
 
-    @Autowired
-    StreamConsumer first;
-
     @Test
     @Timeout(300)
     void twoConsumersInOneGroupProjectTenThousandEventsExactly() {
+        // The context's consumer is the first; the test starts a second one in the same group.
         awaitProjected();
         var before = state();
+        var first = properties.projector();
+        var secondSettings = new ProjectorProperties.Projector(
+                "second-projector",
+                first.batchSize(),
+                first.pollInterval(),
+                first.commandTimeout(),
+                first.claimIdle(),
+                first.claimInterval(),
+                first.maxDeliveries(),
+                first.trimInterval(),
+                first.trimWarnAge(),
+                first.retryBackoff(),
+                first.retryMaxBackoff());
         var second = new StreamConsumer(
-                new ProjectorProperties(
-                        properties.events(), properties.projector().withConsumer("second-projector")),
-                redisClient,
-                projection,
+                new ProjectorProperties(properties.events(), secondSettings),
+                sharedRedis,
+                redisConnections,
+                batches,
                 metrics,
                 Clock.systemUTC());
-        assertThat(second.consumer()).isNotEqualTo(first.consumer());
+        assertThat(secondSettings.consumer()).isNotEqualTo(first.consumer());
         // Version by version across all keys, so that both consumers get batches touching the same keys.
         var events = new ArrayList<RecordEvent>();
         var newest = new HashMap<String, RecordEvent>();
