@@ -36,8 +36,11 @@ public final class RedisConnections {
         return new LazyRedisConnection(this, commandTimeout);
     }
 
+    // Boot builds a plain RedisClient for Sentinel too, whose connect() would bypass what Sentinel is for.
     private RedisClient client() {
-        if (factory.getRequiredNativeClient() instanceof RedisClient client) {
+        if (!factory.isRedisSentinelAware()
+                && !factory.isClusterAware()
+                && factory.getRequiredNativeClient() instanceof RedisClient client) {
             return client;
         }
         throw new IllegalStateException("The services use a standalone Redis; Sentinel and Cluster set-ups are not"

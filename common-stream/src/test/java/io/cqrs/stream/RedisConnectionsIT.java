@@ -112,6 +112,17 @@ class RedisConnectionsIT {
     }
 
     @Test
+    void refusesSentinel() {
+        contexts.withPropertyValues(
+                        "spring.data.redis.sentinel.master=mymaster",
+                        "spring.data.redis.sentinel.nodes=127.0.0.1:" + redis.port())
+                .run(context -> assertThatThrownBy(
+                                () -> context.getBean(RedisConnections.class).open(Duration.ofSeconds(1)))
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("standalone Redis"));
+    }
+
+    @Test
     void firstConnectFailsWhenRedisIsDown() {
         int port;
         try (var gone = RedisProcess.start()) {
