@@ -1,5 +1,6 @@
 package io.cqrs.chaos;
 
+import io.cqrs.testsupport.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -42,7 +43,7 @@ final class PostgresCluster implements AutoCloseable {
         if (Shell.isRoot()) {
             Shell.run("chown", "postgres:postgres", dir.toString());
         }
-        var cluster = new PostgresCluster(name, bin, dir, Shell.freePort());
+        var cluster = new PostgresCluster(name, bin, dir, FreePorts.freePort());
         Shell.run(
                 120,
                 Shell.asPostgres(

@@ -1,5 +1,6 @@
 package io.cqrs.chaos;
 
+import io.cqrs.testsupport.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -17,7 +18,7 @@ final class RedisServer implements AutoCloseable {
 
     RedisServer(Path work) {
         this.work = work;
-        this.port = Shell.freePort();
+        this.port = FreePorts.freePort();
     }
 
     int port() {

@@ -1,5 +1,6 @@
 package io.cqrs.chaos;
 
+import io.cqrs.testsupport.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -32,7 +33,7 @@ final class ServiceProcess implements AutoCloseable {
         this.name = name;
         this.jar = jar;
         this.work = work;
-        this.port = Shell.freePort();
+        this.port = FreePorts.freePort();
         this.environment = Map.copyOf(environment);
         this.arguments = List.copyOf(arguments);
     }

@@ -2,10 +2,10 @@ package io.cqrs.system;
 
 import static org.awaitility.Awaitility.await;
 
+import io.cqrs.testsupport.FreePorts;
 import io.cqrs.testsupport.LocalHttp;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,7 +48,7 @@ final class ServiceProcess {
             throw new IllegalStateException("No jar at " + jar + " (" + jarProperty + "): build the reactor first, e.g."
                     + " ./mvnw -B verify -pl system-tests -am");
         }
-        this.port = freePort();
+        this.port = FreePorts.freePort();
         this.environment = new HashMap<>(environment);
         this.environment.put("SERVER_PORT", Integer.toString(port));
         this.logDirectory = Path.of(required("cqrs.system-tests.logs"));
@@ -178,13 +178,5 @@ final class ServiceProcess {
                     + " Maven (./mvnw -B verify -pl system-tests -am), which sets it in system-tests/pom.xml");
         }
         return value;
-    }
-
-    private static int freePort() {
-        try (var socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }
