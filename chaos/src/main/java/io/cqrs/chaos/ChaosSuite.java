@@ -2,6 +2,7 @@ package io.cqrs.chaos;
 
 import io.cqrs.chaos.Checker.Result;
 import io.cqrs.chaos.LoadGenerator.Tally;
+import io.cqrs.testsupport.ServiceProcess;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -96,9 +97,11 @@ public final class ChaosSuite {
                         "2s"),
                 List.of()));
         // The projector migrates the read database, so the read service starts after it.
-        CompletableFuture.allOf(CompletableFuture.runAsync(write::start), CompletableFuture.runAsync(projector::start))
+        CompletableFuture.allOf(
+                        CompletableFuture.runAsync(() -> start(write)),
+                        CompletableFuture.runAsync(() -> start(projector)))
                 .join();
-        read.start();
+        start(read);
         log("services up: write " + write.port() + ", projector " + projector.port() + ", read " + read.port());
         this.load = new LoadGenerator(write.port(), read.port());
         this.checker = new Checker(writeDb, readDb, load);
@@ -137,7 +140,7 @@ public final class ChaosSuite {
         scenario("1-kill-projector", extras -> {
             projector.kill();
             Shell.sleep(1000);
-            projector.start();
+            start(projector);
             return 0;
         });
         scenario("2-kill-writer-before-publish", extras -> {
@@ -148,7 +151,7 @@ public final class ChaosSuite {
             write.kill();
             extras.add("unpublished_at_kill=" + unpublishedOutboxRows());
             redis.resume();
-            write.start();
+            start(write);
             return 0;
         });
         scenario("3-redis-data-lost", extras -> {
@@ -217,7 +220,7 @@ public final class ChaosSuite {
             return deadLettered == poison.size() ? 0 : 1;
         });
         scenario("7-two-projectors-kill-one", extras -> {
-            secondProjector.start();
+            start(secondProjector);
             Shell.sleep(2000);
             // Killed while holding a batch, for certain: both projectors frozen for a moment so that entries wait,
             // which are then read into projector-1's pending list (as its own loop would) right before its kill -9.
@@ -303,7 +306,7 @@ public final class ChaosSuite {
                 log("scenario " + name + ": " + died + " ended by itself; see " + service.log()
                         + "; starting it again");
                 service.kill();
-                service.start();
+                start(service);
             }
         }
         Result result = checker.check();
@@ -363,16 +366,13 @@ public final class ChaosSuite {
         var pattern = Pattern.compile("\"status\"\\s*:\\s*\"(\\w+)\"");
         while (System.nanoTime() < deadline) {
             try {
-                var matcher = pattern.matcher(read.get("/health").body());
+                var matcher = pattern.matcher(read.http().get("/health").body());
                 status = matcher.find() ? matcher.group(1) : "UNPARSEABLE";
                 if ("UP".equals(status)) {
                     return status;
                 }
-            } catch (IOException e) {
+            } catch (UncheckedIOException e) {
                 status = "NO_ANSWER";
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return "INTERRUPTED";
             }
             Shell.sleep(250);
         }
@@ -407,10 +407,23 @@ public final class ChaosSuite {
         return Long.parseLong(redis.cli("XLEN", STREAM + ":dlq").trim());
     }
 
-    /** Sum of a counter over its series on the service's Prometheus page. */
+    /** Starts a service, notes its process id for run.sh, and waits until it is ready. */
+    private void start(ServiceProcess service) {
+        service.start();
+        Shell.remember(work, service.pid());
+        service.awaitReady();
+    }
+
+    /** Sum of a counter over its series on the service's Prometheus page (0 when it does not answer). */
     private static double metric(ServiceProcess service, String name) {
+        String page;
+        try {
+            page = service.http().get("/actuator/prometheus").body();
+        } catch (UncheckedIOException e) {
+            page = "";
+        }
         double sum = 0;
-        for (String line : service.metrics().split("\n")) {
+        for (String line : page.split("\n")) {
             if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
                 sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             }
