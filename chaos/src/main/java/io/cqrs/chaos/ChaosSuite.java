@@ -1,7 +1,7 @@
 package io.cqrs.chaos;
 
-import io.cqrs.chaos.Checker.Result;
 import io.cqrs.chaos.LoadGenerator.Tally;
+import io.cqrs.chaos.Scenario.Findings;
 import io.cqrs.testsupport.ServiceProcess;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -27,9 +28,33 @@ import java.util.stream.IntStream;
 public final class ChaosSuite {
 
     private static final String STREAM = "cqrs:events";
+    private static final String GROUP = "projector";
     private static final int KEYS_PER_SCENARIO = 40;
     private static final int WRITERS = 4;
     private static final int READERS = 2;
+
+    private static final List<List<String>> POISON = List.of(
+            List.of("type", "record.written", "schema", "1", "command_id", "not-a-number", "key", "poison-1"),
+            List.of("type", "record.exploded", "schema", "1", "command_id", "1", "key", "poison-2"),
+            List.of("type", "record.written", "schema", "99", "command_id", "1", "key", "poison-3"),
+            List.of("garbage", "yes"),
+            List.of(
+                    "type",
+                    "record.written",
+                    "schema",
+                    "1",
+                    "command_id",
+                    "1",
+                    "key",
+                    "poison-5",
+                    "value",
+                    "v",
+                    "version",
+                    "1",
+                    "write_count",
+                    "1",
+                    "occurred_at",
+                    "yesterday"));
 
     private final Path work;
     private final PostgresCluster writeDb;
@@ -41,14 +66,6 @@ public final class ChaosSuite {
     private final ServiceProcess read;
     private final LoadGenerator load;
     private final Checker checker;
-    private long totalAcknowledged;
-    private long totalUncertain;
-    private long totalLost;
-    private long totalMismatched;
-    private long totalDuplicates;
-    private long totalPartial;
-    private long totalReadCountMismatched;
-    private long totalFailedChecks;
 
     private ChaosSuite(Path work, Path root, Path pgBin, Resources resources) {
         this.work = work;
@@ -136,172 +153,142 @@ public final class ChaosSuite {
         System.exit(status);
     }
 
-    private int runAll(long started) {
-        scenario("1-kill-projector", extras -> {
-            projector.kill();
-            Shell.sleep(1000);
-            start(projector);
-            return 0;
-        });
-        scenario("2-kill-writer-before-publish", extras -> {
-            // Redis frozen: commits succeed, their XADDs hang; the write service dies with events committed and
-            // unpublished (and XADDs maybe still in Redis' socket buffer: those arrive twice, harmlessly).
-            redis.pause();
-            Shell.sleep(2500);
-            write.kill();
-            extras.add("unpublished_at_kill=" + unpublishedOutboxRows());
-            redis.resume();
-            start(write);
-            return 0;
-        });
-        scenario("3-redis-data-lost", extras -> {
-            // The projector frozen first, so that the stream holds published events it has not consumed: without
-            // the write side's replay, they would be lost with Redis' data.
-            double replaysBefore = metric(write, "cqrs_outbox_replays_total");
-            projector.pause();
-            Shell.sleep(1500);
-            redis.kill();
-            load.switchKeys(keys(
-                    "3-redis-data-lost", "restarted")); // the keys published into the lost stream stay as they were
-            redis.start();
-            projector.resume();
-            Shell.sleep(3000);
-            double replays = metric(write, "cqrs_outbox_replays_total") - replaysBefore;
-            extras.add("replays=" + (long) replays);
-            return replays >= 1 ? 0 : 1;
-        });
-        scenario("4-restart-read-db", extras -> {
-            readDb.restart();
-            return 0;
-        });
-        scenario("5-write-db-down", extras -> {
-            writeDb.stop();
-            Shell.sleep(4000);
-            writeDb.start();
-            return 0;
-        });
-        scenario("6-poison-entries", extras -> {
-            long before = dlqLength();
-            List<List<String>> poison = List.of(
-                    List.of("type", "record.written", "schema", "1", "command_id", "not-a-number", "key", "poison-1"),
-                    List.of("type", "record.exploded", "schema", "1", "command_id", "1", "key", "poison-2"),
-                    List.of("type", "record.written", "schema", "99", "command_id", "1", "key", "poison-3"),
-                    List.of("garbage", "yes"),
-                    List.of(
-                            "type",
-                            "record.written",
-                            "schema",
-                            "1",
-                            "command_id",
-                            "1",
-                            "key",
-                            "poison-5",
-                            "value",
-                            "v",
-                            "version",
-                            "1",
-                            "write_count",
-                            "1",
-                            "occurred_at",
-                            "yesterday"));
-            for (List<String> fields : poison) {
-                var command = new ArrayList<>(List.of("XADD", STREAM, "*"));
-                command.addAll(fields);
-                redis.cli(command.toArray(String[]::new));
-                Shell.sleep(300);
-            }
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            long deadLettered;
-            do {
-                Shell.sleep(250);
-                deadLettered = dlqLength() - before;
-            } while (deadLettered < poison.size() && System.nanoTime() < deadline);
-            extras.add("dead_lettered=" + deadLettered + "/" + poison.size());
-            return deadLettered == poison.size() ? 0 : 1;
-        });
-        scenario("7-two-projectors-kill-one", extras -> {
-            start(secondProjector);
-            Shell.sleep(2000);
-            // Killed while holding a batch, for certain: both projectors frozen for a moment so that entries wait,
-            // which are then read into projector-1's pending list (as its own loop would) right before its kill -9.
-            projector.pause();
-            secondProjector.pause();
-            Shell.sleep(500);
-            String taken =
-                    redis.cli("XREADGROUP", "GROUP", "projector", "projector-1", "COUNT", "50", "STREAMS", STREAM, ">");
-            projector.kill();
-            secondProjector.resume();
-            long held = pendingOf("projector-1");
-            extras.add("held_by_killed=" + held);
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (pendingOf("projector-1") > 0 && System.nanoTime() < deadline) {
-                Shell.sleep(250); // the survivor claims them once idle for PROJECTOR_CLAIM_IDLE
-            }
-            long claimed = (long) metric(secondProjector, "cqrs_projector_claimed_total");
-            extras.add("claimed_by_survivor=" + claimed);
-            return taken.isBlank() || held == 0 || pendingOf("projector-1") > 0 || claimed < held ? 1 : 0;
-        });
+    private List<Scenario> scenarios() {
+        return List.of(
+                new Scenario("1-kill-projector", this::killProjector),
+                new Scenario("2-kill-writer-before-publish", this::killWriterBeforePublish),
+                new Scenario("3-redis-data-lost", this::loseRedisData),
+                new Scenario("4-restart-read-db", findings -> readDb.restart()),
+                new Scenario("5-write-db-down", this::stopWriteDb),
+                new Scenario("6-poison-entries", this::publishPoison),
+                new Scenario("7-two-projectors-kill-one", this::killOneOfTwoProjectors));
+    }
 
-        long seconds = (System.nanoTime() - started) / 1_000_000_000L;
-        boolean clean = totalLost == 0
-                && totalMismatched == 0
-                && totalDuplicates == 0
-                && totalPartial == 0
-                && totalReadCountMismatched == 0
-                && totalFailedChecks == 0;
-        System.out.printf(
-                "total acknowledged=%d uncertain=%d lost=%d mismatched=%d duplicates=%d partial=%d"
-                        + " read_count_mismatched=%d failed_checks=%d duration_s=%d result=%s%n",
-                totalAcknowledged,
-                totalUncertain,
-                totalLost,
-                totalMismatched,
-                totalDuplicates,
-                totalPartial,
-                totalReadCountMismatched,
-                totalFailedChecks,
-                seconds,
-                clean ? "PASS" : "FAIL");
-        if (!clean) {
+    private int runAll(long started) {
+        var totals = Totals.NONE;
+        for (Scenario scenario : scenarios()) {
+            totals = totals.plus(run(scenario));
+        }
+        System.out.println(totals.line((System.nanoTime() - started) / 1_000_000_000L));
+        if (!totals.clean()) {
             printLogs(work);
         }
-        return clean ? 0 : 1;
+        return totals.clean() ? 0 : 1;
     }
 
-    /** A fault to inject while the load runs; returns how many of its own checks failed. */
-    @FunctionalInterface
-    interface Fault {
-        int inject(List<String> extras) throws Exception;
+    private void killProjector(Findings findings) {
+        projector.kill();
+        Shell.sleep(1000);
+        start(projector);
     }
 
-    private void scenario(String name, Fault fault) {
+    private void killWriterBeforePublish(Findings findings) {
+        // Redis frozen: commits succeed, their XADDs hang; the write service dies with events committed and
+        // unpublished (and XADDs maybe still in Redis' socket buffer: those arrive twice, harmlessly).
+        redis.pause();
+        Shell.sleep(2500);
+        write.kill();
+        findings.note("unpublished_at_kill", unpublishedOutboxRows());
+        redis.resume();
+        start(write);
+    }
+
+    private void loseRedisData(Findings findings) {
+        // The projector frozen first, so that the stream holds published events it has not consumed: without
+        // the write side's replay, they would be lost with Redis' data.
+        double replaysBefore = metric(write, "cqrs_outbox_replays_total");
+        projector.pause();
+        Shell.sleep(1500);
+        redis.kill();
+        load.switchKeys(keys("3-redis-data-lost", "restarted")); // the keys published into the lost stream stay
+        redis.start();
+        projector.resume();
+        Shell.sleep(3000);
+        double replays = metric(write, "cqrs_outbox_replays_total") - replaysBefore;
+        findings.note("replays", (long) replays);
+        findings.check(replays >= 1);
+    }
+
+    private void stopWriteDb(Findings findings) {
+        writeDb.stop();
+        Shell.sleep(4000);
+        writeDb.start();
+    }
+
+    private void publishPoison(Findings findings) {
+        long before = dlqLength();
+        for (List<String> fields : POISON) {
+            var command = new ArrayList<>(List.of("XADD", STREAM, "*"));
+            command.addAll(fields);
+            redis.cli(command.toArray(String[]::new));
+            Shell.sleep(300);
+        }
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        long deadLettered;
+        do {
+            Shell.sleep(250);
+            deadLettered = dlqLength() - before;
+        } while (deadLettered < POISON.size() && System.nanoTime() < deadline);
+        findings.note("dead_lettered", deadLettered + "/" + POISON.size());
+        findings.check(deadLettered == POISON.size());
+    }
+
+    private void killOneOfTwoProjectors(Findings findings) {
+        start(secondProjector);
+        Shell.sleep(2000);
+        // Killed while holding a batch, for certain: both projectors frozen for a moment so that entries wait,
+        // which are then read into projector-1's pending list (as its own loop would) right before its kill -9.
+        projector.pause();
+        secondProjector.pause();
+        Shell.sleep(500);
+        String taken = redis.cli("XREADGROUP", "GROUP", GROUP, "projector-1", "COUNT", "50", "STREAMS", STREAM, ">");
+        projector.kill();
+        secondProjector.resume();
+        long held = pendingOf("projector-1");
+        findings.note("held_by_killed", held);
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (pendingOf("projector-1") > 0 && System.nanoTime() < deadline) {
+            Shell.sleep(250); // the survivor claims them once idle for PROJECTOR_CLAIM_IDLE
+        }
+        long claimed = (long) metric(secondProjector, "cqrs_projector_claimed_total");
+        findings.note("claimed_by_survivor", claimed);
+        findings.check(!taken.isBlank() && held > 0 && pendingOf("projector-1") == 0 && claimed >= held);
+    }
+
+    private Outcome run(Scenario scenario) {
+        String name = scenario.name();
         log("scenario " + name + ": load on");
         var tally = new Tally();
         // Three key sets: before the fault, during it, after recovery. Keys are never written again once their
         // phase is over, so an event lost in a fault cannot be covered up by a later write to the same key.
         load.start(tally, keys(name, "before"), WRITERS, READERS);
-        var extras = new ArrayList<String>();
-        int failedChecks;
+        var findings = new Findings();
+        String error = null;
         try {
             Shell.sleep(2000);
             log("scenario " + name + ": fault");
             load.switchKeys(keys(name, "during"));
-            failedChecks = fault.inject(extras);
+            scenario.fault().inject(findings);
             log("scenario " + name + ": recovered, load continues on other keys");
             load.switchKeys(keys(name, "after"));
             Shell.sleep(2000);
         } catch (Exception e) {
-            extras.add("error=" + e.toString().replace(' ', '_'));
-            failedChecks = 1;
+            error = "error=" + e.toString().replace(' ', '_');
         } finally {
             load.stop();
+        }
+        var notes = new ArrayList<>(findings.notes());
+        long failedChecks = findings.failedChecks();
+        if (error != null) {
+            notes.add(error);
+            failedChecks++;
         }
         log("scenario " + name + ": load off, checking");
         // A service that ended without being told to is a failure of its own; start it again for the next scenarios.
         for (ServiceProcess service : List.of(write, projector, read)) {
             String died = service.died();
             if (died != null) {
-                extras.add("died=" + died);
+                notes.add("died=" + died);
                 failedChecks++;
                 log("scenario " + name + ": " + died + " ended by itself; see " + service.log()
                         + "; starting it again");
@@ -309,46 +296,30 @@ public final class ChaosSuite {
                 start(service);
             }
         }
-        Result result = checker.check();
+        Checker.Result result = checker.check();
         String health = readHealth();
         if (!"UP".equals(health)) {
             failedChecks++;
         }
-        long bad503 = tally.slow503.sum() + tally.without503RetryAfter.sum();
-        failedChecks += (int) Math.min(Integer.MAX_VALUE, bad503 + tally.unexpected.sum());
+        failedChecks += tally.slow503.sum() + tally.without503RetryAfter.sum() + tally.unexpected.sum();
         if (tally.fast503.sum() + tally.slow503.sum() > 0) {
-            extras.add("fast_503=" + tally.fast503.sum() + " slow_503=" + tally.slow503.sum() + " without_retry_after="
+            notes.add("fast_503=" + tally.fast503.sum() + " slow_503=" + tally.slow503.sum() + " without_retry_after="
                     + tally.without503RetryAfter.sum());
         }
-        String line = String.format(
-                "scenario=%s acknowledged=%d uncertain=%d lost=%d mismatched=%d duplicates=%d partial=%d"
-                        + " read_count_mismatched=%d converged_ms=%d reads=%d uncertain_reads=%d retries=%d"
-                        + " health=%s failed_checks=%d%s",
+        var outcome = new Outcome(
                 name,
                 tally.acknowledged.sum(),
                 tally.uncertain.sum(),
-                result.lost(),
-                result.mismatched(),
-                result.duplicates(),
-                result.partial(),
-                result.readCountMismatched(),
-                result.convergedMs(),
+                result,
                 tally.reads.sum(),
                 tally.uncertainReads.sum(),
                 tally.retries.sum(),
                 health,
                 failedChecks,
-                extras.isEmpty() ? "" : " " + String.join(" ", extras));
-        System.out.println(line);
+                notes);
+        System.out.println(outcome.line());
         result.examples().forEach(example -> System.out.println("  mismatch " + example));
-        totalAcknowledged += tally.acknowledged.sum();
-        totalUncertain += tally.uncertain.sum();
-        totalLost += result.lost();
-        totalMismatched += result.mismatched();
-        totalDuplicates += result.duplicates();
-        totalPartial += result.partial();
-        totalReadCountMismatched += result.readCountMismatched();
-        totalFailedChecks += failedChecks;
+        return outcome;
     }
 
     /** A scenario's keys for one phase; some with a slash, a space and a non-ASCII letter, URL-encoded on the way. */
@@ -382,7 +353,7 @@ public final class ChaosSuite {
     /** Entries in the projectors' group pending for one consumer. */
     private long pendingOf(String consumer) {
         // XPENDING summary: count, smallest id, greatest id, then one (consumer, count) pair per consumer.
-        String[] words = redis.cli("XPENDING", STREAM, "projector").split("\\s+");
+        String[] words = redis.cli("XPENDING", STREAM, GROUP).split("\\s+");
         for (int i = 0; i + 1 < words.length; i++) {
             if (words[i].equals(consumer)) {
                 return Long.parseLong(words[i + 1]);
@@ -470,7 +441,7 @@ public final class ChaosSuite {
     }
 
     private static Map<String, String> with(Map<String, String> base, String... pairs) {
-        var all = new java.util.HashMap<>(base);
+        var all = new HashMap<>(base);
         for (int i = 0; i + 1 < pairs.length; i += 2) {
             all.put(pairs[i], pairs[i + 1]);
         }
