@@ -1,5 +1,7 @@
 package io.cqrs.chaos;
 
+import static org.awaitility.Awaitility.await;
+
 import io.cqrs.chaos.LoadGenerator.Tally;
 import io.cqrs.chaos.Scenario.Findings;
 import io.cqrs.testsupport.ServiceProcess;
@@ -7,14 +9,20 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.ToLongFunction;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * The fault-injection suite (issue 8): its own PostgreSQL clusters (write and read database) and Redis on free
@@ -32,6 +40,10 @@ public final class ChaosSuite {
     private static final int KEYS_PER_SCENARIO = 40;
     private static final int WRITERS = 4;
     private static final int READERS = 2;
+    /** Writes acknowledged in each phase of a scenario before it moves on: every phase's keys get traffic. */
+    private static final int WRITES_PER_PHASE = 100;
+    /** How long a fault or a recovery may take to show before the scenario counts as failed. */
+    private static final Duration PATIENCE = Duration.ofSeconds(60);
 
     private static final List<List<String>> POISON = List.of(
             List.of("type", "record.written", "schema", "1", "command_id", "not-a-number", "key", "poison-1"),
@@ -66,6 +78,8 @@ public final class ChaosSuite {
     private final ServiceProcess read;
     private final LoadGenerator load;
     private final Checker checker;
+    /** The running scenario's account of the load. */
+    private volatile Tally tally = new Tally();
 
     private ChaosSuite(Path work, Path root, Path pgBin, Resources resources) {
         this.work = work;
@@ -178,7 +192,7 @@ public final class ChaosSuite {
 
     private void killProjector(Findings findings) {
         projector.kill();
-        Shell.sleep(1000);
+        awaitLoad(t -> t.acknowledged.sum(), WRITES_PER_PHASE); // writes pile up while nobody projects them
         start(projector);
     }
 
@@ -186,7 +200,7 @@ public final class ChaosSuite {
         // Redis frozen: commits succeed, their XADDs hang; the write service dies with events committed and
         // unpublished (and XADDs maybe still in Redis' socket buffer: those arrive twice, harmlessly).
         redis.pause();
-        Shell.sleep(2500);
+        await().atMost(PATIENCE).until(() -> unpublishedOutboxRows() >= 20);
         write.kill();
         findings.note("unpublished_at_kill", unpublishedOutboxRows());
         redis.resume();
@@ -198,80 +212,80 @@ public final class ChaosSuite {
         // the write side's replay, they would be lost with Redis' data.
         double replaysBefore = metric(write, "cqrs_outbox_replays_total");
         projector.pause();
-        Shell.sleep(1500);
+        long length = streamLength();
+        await().atMost(PATIENCE).until(() -> streamLength() >= length + 20);
         redis.kill();
         load.switchKeys(keys("3-redis-data-lost", "restarted")); // the keys published into the lost stream stay
         redis.start();
         projector.resume();
-        Shell.sleep(3000);
-        double replays = metric(write, "cqrs_outbox_replays_total") - replaysBefore;
-        findings.note("replays", (long) replays);
-        findings.check(replays >= 1);
+        boolean replayed = eventually(PATIENCE, () -> metric(write, "cqrs_outbox_replays_total") - replaysBefore >= 1);
+        findings.note("replays", (long) (metric(write, "cqrs_outbox_replays_total") - replaysBefore));
+        findings.check(replayed);
     }
 
     private void stopWriteDb(Findings findings) {
         writeDb.stop();
-        Shell.sleep(4000);
+        awaitLoad(t -> t.fast503.sum() + t.slow503.sum(), 10); // writers told to come back later
         writeDb.start();
     }
 
     private void publishPoison(Findings findings) {
+        // One at a time, each dead-lettered before the next: every entry is a batch's only poison.
         long before = dlqLength();
+        int deadLettered = 0;
         for (List<String> fields : POISON) {
             var command = new ArrayList<>(List.of("XADD", STREAM, "*"));
             command.addAll(fields);
             redis.cli(command.toArray(String[]::new));
-            Shell.sleep(300);
+            long expected = before + deadLettered + 1;
+            if (!eventually(PATIENCE, () -> dlqLength() >= expected)) {
+                break;
+            }
+            deadLettered++;
         }
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        long deadLettered;
-        do {
-            Shell.sleep(250);
-            deadLettered = dlqLength() - before;
-        } while (deadLettered < POISON.size() && System.nanoTime() < deadline);
         findings.note("dead_lettered", deadLettered + "/" + POISON.size());
         findings.check(deadLettered == POISON.size());
     }
 
     private void killOneOfTwoProjectors(Findings findings) {
         start(secondProjector);
-        Shell.sleep(2000);
-        // Killed while holding a batch, for certain: both projectors frozen for a moment so that entries wait,
-        // which are then read into projector-1's pending list (as its own loop would) right before its kill -9.
+        await().atMost(PATIENCE).until(() -> consumers().contains("projector-2"));
+        // Killed while holding a batch, for certain: both projectors frozen until entries wait, which are then read
+        // into projector-1's pending list (as its own loop would) right before its kill -9.
         projector.pause();
         secondProjector.pause();
-        Shell.sleep(500);
+        long length = streamLength();
+        await().atMost(PATIENCE).until(() -> streamLength() >= length + 20);
         String taken = redis.cli("XREADGROUP", "GROUP", GROUP, "projector-1", "COUNT", "50", "STREAMS", STREAM, ">");
         projector.kill();
         secondProjector.resume();
         long held = pendingOf("projector-1");
         findings.note("held_by_killed", held);
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (pendingOf("projector-1") > 0 && System.nanoTime() < deadline) {
-            Shell.sleep(250); // the survivor claims them once idle for PROJECTOR_CLAIM_IDLE
-        }
+        // The survivor claims them once idle for PROJECTOR_CLAIM_IDLE.
+        boolean released = eventually(PATIENCE, () -> pendingOf("projector-1") == 0);
         long claimed = (long) metric(secondProjector, "cqrs_projector_claimed_total");
         findings.note("claimed_by_survivor", claimed);
-        findings.check(!taken.isBlank() && held > 0 && pendingOf("projector-1") == 0 && claimed >= held);
+        findings.check(!taken.isBlank() && held > 0 && released && claimed >= held);
     }
 
     private Outcome run(Scenario scenario) {
         String name = scenario.name();
         log("scenario " + name + ": load on");
         var tally = new Tally();
+        this.tally = tally;
         // Three key sets: before the fault, during it, after recovery. Keys are never written again once their
         // phase is over, so an event lost in a fault cannot be covered up by a later write to the same key.
         load.start(tally, keys(name, "before"), WRITERS, READERS);
         var findings = new Findings();
         String error = null;
         try {
-            Shell.sleep(2000);
+            awaitLoad(t -> t.acknowledged.sum(), WRITES_PER_PHASE);
             log("scenario " + name + ": fault");
             load.switchKeys(keys(name, "during"));
             scenario.fault().inject(findings);
             log("scenario " + name + ": recovered, load continues on other keys");
             load.switchKeys(keys(name, "after"));
-            Shell.sleep(2000);
+            awaitLoad(t -> t.acknowledged.sum(), WRITES_PER_PHASE);
         } catch (Exception e) {
             error = "error=" + e.toString().replace(' ', '_');
         } finally {
@@ -322,6 +336,26 @@ public final class ChaosSuite {
         return outcome;
     }
 
+    /** Waits until the running scenario's load has counted {@code more} more of something (writes, 503s...). */
+    private void awaitLoad(ToLongFunction<Tally> figure, long more) {
+        Tally current = tally;
+        long target = figure.applyAsLong(current) + more;
+        await().atMost(PATIENCE).until(() -> figure.applyAsLong(current) >= target);
+    }
+
+    /** Whether {@code condition} holds within {@code atMost}, polled. */
+    private static boolean eventually(Duration atMost, Callable<Boolean> condition) {
+        try {
+            await().atMost(atMost)
+                    .pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(condition);
+            return true;
+        } catch (ConditionTimeoutException e) {
+            return false;
+        }
+    }
+
     /** A scenario's keys for one phase; some with a slash, a space and a non-ASCII letter, URL-encoded on the way. */
     private static List<String> keys(String scenario, String phase) {
         String prefix = "s" + scenario.charAt(0) + "-" + phase;
@@ -332,22 +366,18 @@ public final class ChaosSuite {
 
     /** The read service's /health status once the projection caught up (it may take a moment to say UP). */
     private String readHealth() {
-        String status = "NONE";
-        long deadline = System.nanoTime() + 15_000_000_000L;
+        var status = new AtomicReference<>("NONE");
         var pattern = Pattern.compile("\"status\"\\s*:\\s*\"(\\w+)\"");
-        while (System.nanoTime() < deadline) {
+        eventually(Duration.ofSeconds(15), () -> {
             try {
                 var matcher = pattern.matcher(read.http().get("/health").body());
-                status = matcher.find() ? matcher.group(1) : "UNPARSEABLE";
-                if ("UP".equals(status)) {
-                    return status;
-                }
+                status.set(matcher.find() ? matcher.group(1) : "UNPARSEABLE");
             } catch (UncheckedIOException e) {
-                status = "NO_ANSWER";
+                status.set("NO_ANSWER");
             }
-            Shell.sleep(250);
-        }
-        return status;
+            return "UP".equals(status.get());
+        });
+        return status.get();
     }
 
     /** Entries in the projectors' group pending for one consumer. */
@@ -362,6 +392,11 @@ public final class ChaosSuite {
         return 0;
     }
 
+    /** The names (and figures) of the group's consumers, as words. */
+    private List<String> consumers() {
+        return Arrays.asList(redis.cli("XINFO", "CONSUMERS", STREAM, GROUP).split("\\s+"));
+    }
+
     private long unpublishedOutboxRows() {
         try (var connection = writeDb.connect("cqrs_write");
                 var rows = connection
@@ -372,6 +407,10 @@ public final class ChaosSuite {
         } catch (java.sql.SQLException e) {
             return -1;
         }
+    }
+
+    private long streamLength() {
+        return Long.parseLong(redis.cli("XLEN", STREAM).trim());
     }
 
     private long dlqLength() {
