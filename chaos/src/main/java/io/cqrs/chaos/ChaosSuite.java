@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -467,15 +468,29 @@ public final class ChaosSuite {
                 List.of());
     }
 
+    /**
+     * The module's executable jar, {@code <module>-<version>.jar} in its {@code target/}, whatever the version; the
+     * newest when a version change left an older one behind.
+     */
     private static Path jar(Path root, String module) {
         Path target = root.resolve(module).resolve("target");
+        var pattern = target.getFileSystem().getPathMatcher("glob:" + module + "-*.jar");
         try (var files = Files.list(target)) {
-            return files.filter(p -> p.getFileName().toString().matches(module + "-.*-SNAPSHOT\\.jar"))
-                    .findFirst()
+            return files.filter(p -> pattern.matches(p.getFileName()))
+                    .filter(p -> !p.getFileName().toString().matches(".*-(plain|sources|javadoc|tests)\\.jar"))
+                    .max(Comparator.comparing(ChaosSuite::modified))
                     .orElseThrow(() -> new IllegalStateException(
                             "no " + module + " jar in " + target + ": run ./mvnw -B -q -DskipTests package"));
         } catch (IOException e) {
             throw new UncheckedIOException("no " + target + ": run ./mvnw -B -q -DskipTests package", e);
+        }
+    }
+
+    private static long modified(Path file) {
+        try {
+            return Files.getLastModifiedTime(file).toMillis();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
