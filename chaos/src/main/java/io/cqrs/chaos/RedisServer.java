@@ -21,15 +21,11 @@ final class RedisServer implements AutoCloseable {
         this.port = FreePorts.freePort();
     }
 
-    int port() {
-        return port;
-    }
-
     String url() {
         return "redis://127.0.0.1:" + port;
     }
 
-    Path log() {
+    private Path log() {
         return work.resolve("redis.log");
     }
 

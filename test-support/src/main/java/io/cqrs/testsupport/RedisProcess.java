@@ -32,10 +32,6 @@ public final class RedisProcess implements AutoCloseable {
         return redis;
     }
 
-    public int port() {
-        return port;
-    }
-
     public RedisURI uri() {
         return RedisURI.create("127.0.0.1", port);
     }

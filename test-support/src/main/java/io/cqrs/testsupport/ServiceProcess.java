@@ -58,10 +58,6 @@ public final class ServiceProcess implements AutoCloseable {
         this.arguments = List.copyOf(arguments);
     }
 
-    public String name() {
-        return name;
-    }
-
     public int port() {
         return port;
     }
@@ -134,7 +130,7 @@ public final class ServiceProcess implements AutoCloseable {
         return this;
     }
 
-    public synchronized boolean isAlive() {
+    private synchronized boolean isAlive() {
         Process current = process;
         return current != null && current.isAlive();
     }
