@@ -46,28 +46,14 @@ public final class ChaosSuite {
     /** How long a fault or a recovery may take to show before the scenario counts as failed. */
     private static final Duration PATIENCE = Duration.ofSeconds(60);
 
-    private static final List<List<String>> POISON = List.of(
-            List.of("type", "record.written", "schema", "1", "command_id", "not-a-number", "key", "poison-1"),
-            List.of("type", "record.exploded", "schema", "1", "command_id", "1", "key", "poison-2"),
-            List.of("type", "record.written", "schema", "99", "command_id", "1", "key", "poison-3"),
-            List.of("garbage", "yes"),
-            List.of(
-                    "type",
-                    "record.written",
-                    "schema",
-                    "1",
-                    "command_id",
-                    "1",
-                    "key",
-                    "poison-5",
-                    "value",
-                    "v",
-                    "version",
-                    "1",
-                    "write_count",
-                    "1",
-                    "occurred_at",
-                    "yesterday"));
+    /** Stream entries the projector must dead-letter, as redis-cli takes their fields. */
+    private static final List<String> POISON = List.of(
+            "type record.written schema 1 command_id not-a-number key poison-1",
+            "type record.exploded schema 1 command_id 1 key poison-2",
+            "type record.written schema 99 command_id 1 key poison-3",
+            "garbage yes",
+            "type record.written schema 1 command_id 1 key poison-5 value v version 1 write_count 1"
+                    + " occurred_at yesterday");
 
     private final Path work;
     private final PostgresCluster writeDb;
@@ -104,14 +90,10 @@ public final class ChaosSuite {
                 work,
                 with(
                         shared,
-                        "WRITE_DB_URL",
-                        writeDb.jdbcUrl("cqrs_write"),
-                        "CQRS_OUTBOX_SWEEP_INTERVAL",
-                        "200ms",
-                        "CQRS_OUTBOX_SWEEP_DELAY",
-                        "500ms",
-                        "CQRS_OUTBOX_LOSS_CHECK_INTERVAL",
-                        "1s"),
+                        "WRITE_DB_URL=" + writeDb.jdbcUrl("cqrs_write"),
+                        "CQRS_OUTBOX_SWEEP_INTERVAL=200ms",
+                        "CQRS_OUTBOX_SWEEP_DELAY=500ms",
+                        "CQRS_OUTBOX_LOSS_CHECK_INTERVAL=1s"),
                 List.of("--cqrs.outbox.max-backoff=1s")));
         this.projector = resources.add(projector(root, shared, "projector-1"));
         this.secondProjector = resources.add(projector(root, shared, "projector-2"));
@@ -121,12 +103,9 @@ public final class ChaosSuite {
                 work,
                 with(
                         shared,
-                        "READ_DB_URL",
-                        readDb.jdbcUrl("cqrs_read"),
-                        "CQRS_READ_COUNT_FLUSH_INTERVAL",
-                        "200ms",
-                        "CQRS_HEALTH_LAG_THRESHOLD",
-                        "2s"),
+                        "READ_DB_URL=" + readDb.jdbcUrl("cqrs_read"),
+                        "CQRS_READ_COUNT_FLUSH_INTERVAL=200ms",
+                        "CQRS_HEALTH_LAG_THRESHOLD=2s"),
                 List.of()));
         // The projector migrates the read database, so the read service starts after it.
         CompletableFuture.allOf(
@@ -234,10 +213,8 @@ public final class ChaosSuite {
         // One at a time, each dead-lettered before the next: every entry is a batch's only poison.
         long before = dlqLength();
         int deadLettered = 0;
-        for (List<String> fields : POISON) {
-            var command = new ArrayList<>(List.of("XADD", STREAM, "*"));
-            command.addAll(fields);
-            redis.cli(command.toArray(String[]::new));
+        for (String fields : POISON) {
+            redis.cli(("XADD " + STREAM + " * " + fields).split(" "));
             long expected = before + deadLettered + 1;
             if (!eventually(PATIENCE, () -> dlqLength() >= expected)) {
                 break;
@@ -449,22 +426,14 @@ public final class ChaosSuite {
                 work,
                 with(
                         shared,
-                        "READ_DB_URL",
-                        readDb.jdbcUrl("cqrs_read"),
-                        "PROJECTOR_CONSUMER_NAME",
-                        name,
-                        "PROJECTOR_BATCH_SIZE",
-                        "200",
-                        "PROJECTOR_POLL_INTERVAL",
-                        "200ms",
-                        "PROJECTOR_CLAIM_IDLE",
-                        "2s",
-                        "PROJECTOR_CLAIM_INTERVAL",
-                        "500ms",
-                        "PROJECTOR_RETRY_MAX_BACKOFF",
-                        "1s",
-                        "PROJECTOR_TRIM_INTERVAL",
-                        "2s"),
+                        "READ_DB_URL=" + readDb.jdbcUrl("cqrs_read"),
+                        "PROJECTOR_CONSUMER_NAME=" + name,
+                        "PROJECTOR_BATCH_SIZE=200",
+                        "PROJECTOR_POLL_INTERVAL=200ms",
+                        "PROJECTOR_CLAIM_IDLE=2s",
+                        "PROJECTOR_CLAIM_INTERVAL=500ms",
+                        "PROJECTOR_RETRY_MAX_BACKOFF=1s",
+                        "PROJECTOR_TRIM_INTERVAL=2s"),
                 List.of());
     }
 
@@ -494,10 +463,12 @@ public final class ChaosSuite {
         }
     }
 
-    private static Map<String, String> with(Map<String, String> base, String... pairs) {
+    /** {@code base} and the settings, each {@code NAME=value} as a shell exports it. */
+    private static Map<String, String> with(Map<String, String> base, String... settings) {
         var all = new HashMap<>(base);
-        for (int i = 0; i + 1 < pairs.length; i += 2) {
-            all.put(pairs[i], pairs[i + 1]);
+        for (String setting : settings) {
+            int equals = setting.indexOf('=');
+            all.put(setting.substring(0, equals), setting.substring(equals + 1));
         }
         return all;
     }
