@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -37,6 +36,7 @@ import org.awaitility.core.ConditionTimeoutException;
 public final class ChaosSuite {
 
     private static final String STREAM = "cqrs:events";
+    private static final String DEAD_LETTERS = STREAM + ":dlq";
     private static final String GROUP = "projector";
     private static final int KEYS_PER_SCENARIO = 40;
     private static final int WRITERS = 4;
@@ -192,8 +192,8 @@ public final class ChaosSuite {
         // the write side's replay, they would be lost with Redis' data.
         double replaysBefore = metric(write, "cqrs_outbox_replays_total");
         projector.pause();
-        long length = streamLength();
-        await().atMost(PATIENCE).until(() -> streamLength() >= length + 20);
+        long length = redis.length(STREAM);
+        await().atMost(PATIENCE).until(() -> redis.length(STREAM) >= length + 20);
         redis.kill();
         load.switchKeys(keys("3-redis-data-lost", "restarted")); // the keys published into the lost stream stay
         redis.start();
@@ -211,12 +211,12 @@ public final class ChaosSuite {
 
     private void publishPoison(Findings findings) {
         // One at a time, each dead-lettered before the next: every entry is a batch's only poison.
-        long before = dlqLength();
+        long before = redis.length(DEAD_LETTERS);
         int deadLettered = 0;
         for (String fields : POISON) {
             redis.cli(("XADD " + STREAM + " * " + fields).split(" "));
             long expected = before + deadLettered + 1;
-            if (!eventually(PATIENCE, () -> dlqLength() >= expected)) {
+            if (!eventually(PATIENCE, () -> redis.length(DEAD_LETTERS) >= expected)) {
                 break;
             }
             deadLettered++;
@@ -227,20 +227,20 @@ public final class ChaosSuite {
 
     private void killOneOfTwoProjectors(Findings findings) {
         start(secondProjector);
-        await().atMost(PATIENCE).until(() -> consumers().contains("projector-2"));
+        await().atMost(PATIENCE).until(() -> redis.consumers(STREAM, GROUP).contains("projector-2"));
         // Killed while holding a batch, for certain: both projectors frozen until entries wait, which are then read
         // into projector-1's pending list (as its own loop would) right before its kill -9.
         projector.pause();
         secondProjector.pause();
-        long length = streamLength();
-        await().atMost(PATIENCE).until(() -> streamLength() >= length + 20);
+        long length = redis.length(STREAM);
+        await().atMost(PATIENCE).until(() -> redis.length(STREAM) >= length + 20);
         String taken = redis.cli("XREADGROUP", "GROUP", GROUP, "projector-1", "COUNT", "50", "STREAMS", STREAM, ">");
         projector.kill();
         secondProjector.resume();
-        long held = pendingOf("projector-1");
+        long held = redis.pending(STREAM, GROUP, "projector-1");
         findings.note("held_by_killed", held);
         // The survivor claims them once idle for PROJECTOR_CLAIM_IDLE.
-        boolean released = eventually(PATIENCE, () -> pendingOf("projector-1") == 0);
+        boolean released = eventually(PATIENCE, () -> redis.pending(STREAM, GROUP, "projector-1") == 0);
         long claimed = (long) metric(secondProjector, "cqrs_projector_claimed_total");
         findings.note("claimed_by_survivor", claimed);
         findings.check(!taken.isBlank() && held > 0 && released && claimed >= held);
@@ -358,23 +358,6 @@ public final class ChaosSuite {
         return status.get();
     }
 
-    /** Entries in the projectors' group pending for one consumer. */
-    private long pendingOf(String consumer) {
-        // XPENDING summary: count, smallest id, greatest id, then one (consumer, count) pair per consumer.
-        String[] words = redis.cli("XPENDING", STREAM, GROUP).split("\\s+");
-        for (int i = 0; i + 1 < words.length; i++) {
-            if (words[i].equals(consumer)) {
-                return Long.parseLong(words[i + 1]);
-            }
-        }
-        return 0;
-    }
-
-    /** The names (and figures) of the group's consumers, as words. */
-    private List<String> consumers() {
-        return Arrays.asList(redis.cli("XINFO", "CONSUMERS", STREAM, GROUP).split("\\s+"));
-    }
-
     private long unpublishedOutboxRows() {
         try (var connection = writeDb.connect("cqrs_write");
                 var rows = connection
@@ -385,14 +368,6 @@ public final class ChaosSuite {
         } catch (java.sql.SQLException e) {
             return -1;
         }
-    }
-
-    private long streamLength() {
-        return Long.parseLong(redis.cli("XLEN", STREAM).trim());
-    }
-
-    private long dlqLength() {
-        return Long.parseLong(redis.cli("XLEN", STREAM + ":dlq").trim());
     }
 
     /** Starts a service, notes its process id for run.sh, and waits until it is ready. */
