@@ -147,6 +147,10 @@ public final class ChaosSuite {
         System.exit(status);
     }
 
+    /**
+     * The faults, in order. One that waits for something undoes itself in a finally block: a wait that times out fails
+     * its scenario, and must not leave a server frozen or stopped for the next ones.
+     */
     private List<Scenario> scenarios() {
         return List.of(
                 new Scenario("1-kill-projector", this::killProjector),
@@ -172,18 +176,24 @@ public final class ChaosSuite {
 
     private void killProjector(Findings findings) {
         projector.kill();
-        awaitLoad(t -> t.acknowledged.sum(), WRITES_PER_PHASE); // writes pile up while nobody projects them
-        start(projector);
+        try {
+            awaitLoad(t -> t.acknowledged.sum(), WRITES_PER_PHASE); // writes pile up while nobody projects them
+        } finally {
+            start(projector);
+        }
     }
 
     private void killWriterBeforePublish(Findings findings) {
         // Redis frozen: commits succeed, their XADDs hang; the write service dies with events committed and
         // unpublished (and XADDs maybe still in Redis' socket buffer: those arrive twice, harmlessly).
         redis.pause();
-        await().atMost(PATIENCE).until(() -> unpublishedOutboxRows() >= 20);
-        write.kill();
-        findings.note("unpublished_at_kill", unpublishedOutboxRows());
-        redis.resume();
+        try {
+            await().atMost(PATIENCE).until(() -> unpublishedOutboxRows() >= 20);
+            write.kill();
+            findings.note("unpublished_at_kill", unpublishedOutboxRows());
+        } finally {
+            redis.resume();
+        }
         start(write);
     }
 
@@ -192,12 +202,15 @@ public final class ChaosSuite {
         // the write side's replay, they would be lost with Redis' data.
         double replaysBefore = metric(write, "cqrs_outbox_replays_total");
         projector.pause();
-        long length = redis.length(STREAM);
-        await().atMost(PATIENCE).until(() -> redis.length(STREAM) >= length + 20);
-        redis.kill();
-        load.switchKeys(keys("3-redis-data-lost", "restarted")); // the keys published into the lost stream stay
-        redis.start();
-        projector.resume();
+        try {
+            long length = redis.length(STREAM);
+            await().atMost(PATIENCE).until(() -> redis.length(STREAM) >= length + 20);
+            redis.kill();
+            load.switchKeys(keys("3-redis-data-lost", "restarted")); // the keys published into the lost stream stay
+            redis.start();
+        } finally {
+            projector.resume();
+        }
         boolean replayed = eventually(PATIENCE, () -> metric(write, "cqrs_outbox_replays_total") - replaysBefore >= 1);
         findings.note("replays", (long) (metric(write, "cqrs_outbox_replays_total") - replaysBefore));
         findings.check(replayed);
@@ -205,8 +218,11 @@ public final class ChaosSuite {
 
     private void stopWriteDb(Findings findings) {
         writeDb.stop();
-        awaitLoad(t -> t.fast503.sum() + t.slow503.sum(), 10); // writers told to come back later
-        writeDb.start();
+        try {
+            awaitLoad(t -> t.fast503.sum() + t.slow503.sum(), 10); // writers told to come back later
+        } finally {
+            writeDb.start();
+        }
     }
 
     private void publishPoison(Findings findings) {
@@ -232,11 +248,16 @@ public final class ChaosSuite {
         // into projector-1's pending list (as its own loop would) right before its kill -9.
         projector.pause();
         secondProjector.pause();
-        long length = redis.length(STREAM);
-        await().atMost(PATIENCE).until(() -> redis.length(STREAM) >= length + 20);
-        String taken = redis.cli("XREADGROUP", "GROUP", GROUP, "projector-1", "COUNT", "50", "STREAMS", STREAM, ">");
-        projector.kill();
-        secondProjector.resume();
+        String taken;
+        try {
+            long length = redis.length(STREAM);
+            await().atMost(PATIENCE).until(() -> redis.length(STREAM) >= length + 20);
+            taken = redis.cli("XREADGROUP", "GROUP", GROUP, "projector-1", "COUNT", "50", "STREAMS", STREAM, ">");
+            projector.kill();
+        } finally {
+            projector.resume(); // when the kill did not come
+            secondProjector.resume();
+        }
         long held = redis.pending(STREAM, GROUP, "projector-1");
         findings.note("held_by_killed", held);
         // The survivor claims them once idle for PROJECTOR_CLAIM_IDLE.

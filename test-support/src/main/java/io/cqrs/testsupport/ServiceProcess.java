@@ -185,8 +185,11 @@ public final class ServiceProcess implements AutoCloseable {
         signal("STOP");
     }
 
+    /** Thaws a process that {@link #pause()} froze; nothing when it was killed or stopped meanwhile. */
     public synchronized void resume() {
-        signal("CONT");
+        if (process != null) {
+            signal("CONT");
+        }
     }
 
     private void signal(String signal) {
