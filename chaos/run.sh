@@ -43,10 +43,12 @@ fi
 . .mvn/select-jdk.sh
 java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 
+# A module's jar, <module>-<version>.jar in its target/, whatever the version (the suite finds the services' alike).
+jar_of() { compgen -G "$1/target/$1-*.jar" | grep -v -e '-plain\.jar$' -e '-sources\.jar$' | tail -n 1; }
 jars_present() {
   local module
   for module in write-service projector-service read-service chaos; do
-    compgen -G "$module/target/$module-*-SNAPSHOT.jar" >/dev/null || return 1
+    [[ -n $(jar_of "$module") ]] || return 1
   done
   [[ -d chaos/target/lib ]]
 }
@@ -63,7 +65,7 @@ cleanup() {
   # What a killed or crashed suite left behind: only processes it recorded and that still look like ours.
   if [[ -f $work/pids ]]; then
     while read -r pid; do
-      if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -e "$work" -e "$jars_root/.*-SNAPSHOT.jar"; then
+      if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -e "$work" -e "$jars_root/.*/target/.*\.jar"; then
         kill -9 "$pid" 2>/dev/null || true
       fi
     done <"$work/pids"
@@ -90,7 +92,7 @@ trap 'exit 130' INT TERM
 log "work directory $work, PostgreSQL from $pg_bin, $("$java" -version 2>&1 | head -n 1)"
 set +e
 CQRS_CHAOS_DIR=$work CQRS_CHAOS_ROOT=$jars_root CQRS_CHAOS_PG_BIN=$pg_bin \
-  timeout --kill-after=20 540 "$java" -Xmx256m -cp "chaos/target/chaos-0.1.0-SNAPSHOT.jar:chaos/target/lib/*" \
+  timeout --kill-after=20 540 "$java" -Xmx256m -cp "$(jar_of chaos):chaos/target/lib/*" \
   io.cqrs.chaos.ChaosSuite
 status=$?
 set -e

@@ -1,18 +1,28 @@
 package io.cqrs.chaos;
 
-import io.cqrs.chaos.Checker.Result;
+import static org.awaitility.Awaitility.await;
+
 import io.cqrs.chaos.LoadGenerator.Tally;
+import io.cqrs.chaos.Scenario.Findings;
+import io.cqrs.testsupport.ServiceProcess;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.ToLongFunction;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * The fault-injection suite (issue 8): its own PostgreSQL clusters (write and read database) and Redis on free
@@ -26,9 +36,24 @@ import java.util.stream.IntStream;
 public final class ChaosSuite {
 
     private static final String STREAM = "cqrs:events";
+    private static final String DEAD_LETTERS = STREAM + ":dlq";
+    private static final String GROUP = "projector";
     private static final int KEYS_PER_SCENARIO = 40;
     private static final int WRITERS = 4;
     private static final int READERS = 2;
+    /** Writes acknowledged in each phase of a scenario before it moves on: every phase's keys get traffic. */
+    private static final int WRITES_PER_PHASE = 100;
+    /** How long a fault or a recovery may take to show before the scenario counts as failed. */
+    private static final Duration PATIENCE = Duration.ofSeconds(60);
+
+    /** Stream entries the projector must dead-letter, as redis-cli takes their fields. */
+    private static final List<String> POISON = List.of(
+            "type record.written schema 1 command_id not-a-number key poison-1",
+            "type record.exploded schema 1 command_id 1 key poison-2",
+            "type record.written schema 99 command_id 1 key poison-3",
+            "garbage yes",
+            "type record.written schema 1 command_id 1 key poison-5 value v version 1 write_count 1"
+                    + " occurred_at yesterday");
 
     private final Path work;
     private final PostgresCluster writeDb;
@@ -40,14 +65,8 @@ public final class ChaosSuite {
     private final ServiceProcess read;
     private final LoadGenerator load;
     private final Checker checker;
-    private long totalAcknowledged;
-    private long totalUncertain;
-    private long totalLost;
-    private long totalMismatched;
-    private long totalDuplicates;
-    private long totalPartial;
-    private long totalReadCountMismatched;
-    private long totalFailedChecks;
+    /** The running scenario's account of the load. */
+    private volatile Tally tally = new Tally();
 
     private ChaosSuite(Path work, Path root, Path pgBin, Resources resources) {
         this.work = work;
@@ -71,14 +90,10 @@ public final class ChaosSuite {
                 work,
                 with(
                         shared,
-                        "WRITE_DB_URL",
-                        writeDb.jdbcUrl("cqrs_write"),
-                        "CQRS_OUTBOX_SWEEP_INTERVAL",
-                        "200ms",
-                        "CQRS_OUTBOX_SWEEP_DELAY",
-                        "500ms",
-                        "CQRS_OUTBOX_LOSS_CHECK_INTERVAL",
-                        "1s"),
+                        "WRITE_DB_URL=" + writeDb.jdbcUrl("cqrs_write"),
+                        "CQRS_OUTBOX_SWEEP_INTERVAL=200ms",
+                        "CQRS_OUTBOX_SWEEP_DELAY=500ms",
+                        "CQRS_OUTBOX_LOSS_CHECK_INTERVAL=1s"),
                 List.of("--cqrs.outbox.max-backoff=1s")));
         this.projector = resources.add(projector(root, shared, "projector-1"));
         this.secondProjector = resources.add(projector(root, shared, "projector-2"));
@@ -88,17 +103,16 @@ public final class ChaosSuite {
                 work,
                 with(
                         shared,
-                        "READ_DB_URL",
-                        readDb.jdbcUrl("cqrs_read"),
-                        "CQRS_READ_COUNT_FLUSH_INTERVAL",
-                        "200ms",
-                        "CQRS_HEALTH_LAG_THRESHOLD",
-                        "2s"),
+                        "READ_DB_URL=" + readDb.jdbcUrl("cqrs_read"),
+                        "CQRS_READ_COUNT_FLUSH_INTERVAL=200ms",
+                        "CQRS_HEALTH_LAG_THRESHOLD=2s"),
                 List.of()));
         // The projector migrates the read database, so the read service starts after it.
-        CompletableFuture.allOf(CompletableFuture.runAsync(write::start), CompletableFuture.runAsync(projector::start))
+        CompletableFuture.allOf(
+                        CompletableFuture.runAsync(() -> start(write)),
+                        CompletableFuture.runAsync(() -> start(projector)))
                 .join();
-        read.start();
+        start(read);
         log("services up: write " + write.port() + ", projector " + projector.port() + ", read " + read.port());
         this.load = new LoadGenerator(write.port(), read.port());
         this.checker = new Checker(writeDb, readDb, load);
@@ -133,219 +147,212 @@ public final class ChaosSuite {
         System.exit(status);
     }
 
-    private int runAll(long started) {
-        scenario("1-kill-projector", extras -> {
-            projector.kill();
-            Shell.sleep(1000);
-            projector.start();
-            return 0;
-        });
-        scenario("2-kill-writer-before-publish", extras -> {
-            // Redis frozen: commits succeed, their XADDs hang; the write service dies with events committed and
-            // unpublished (and XADDs maybe still in Redis' socket buffer: those arrive twice, harmlessly).
-            redis.pause();
-            Shell.sleep(2500);
-            write.kill();
-            extras.add("unpublished_at_kill=" + unpublishedOutboxRows());
-            redis.resume();
-            write.start();
-            return 0;
-        });
-        scenario("3-redis-data-lost", extras -> {
-            // The projector frozen first, so that the stream holds published events it has not consumed: without
-            // the write side's replay, they would be lost with Redis' data.
-            double replaysBefore = metric(write, "cqrs_outbox_replays_total");
-            projector.pause();
-            Shell.sleep(1500);
-            redis.kill();
-            load.switchKeys(keys(
-                    "3-redis-data-lost", "restarted")); // the keys published into the lost stream stay as they were
-            redis.start();
-            projector.resume();
-            Shell.sleep(3000);
-            double replays = metric(write, "cqrs_outbox_replays_total") - replaysBefore;
-            extras.add("replays=" + (long) replays);
-            return replays >= 1 ? 0 : 1;
-        });
-        scenario("4-restart-read-db", extras -> {
-            readDb.restart();
-            return 0;
-        });
-        scenario("5-write-db-down", extras -> {
-            writeDb.stop();
-            Shell.sleep(4000);
-            writeDb.start();
-            return 0;
-        });
-        scenario("6-poison-entries", extras -> {
-            long before = dlqLength();
-            List<List<String>> poison = List.of(
-                    List.of("type", "record.written", "schema", "1", "command_id", "not-a-number", "key", "poison-1"),
-                    List.of("type", "record.exploded", "schema", "1", "command_id", "1", "key", "poison-2"),
-                    List.of("type", "record.written", "schema", "99", "command_id", "1", "key", "poison-3"),
-                    List.of("garbage", "yes"),
-                    List.of(
-                            "type",
-                            "record.written",
-                            "schema",
-                            "1",
-                            "command_id",
-                            "1",
-                            "key",
-                            "poison-5",
-                            "value",
-                            "v",
-                            "version",
-                            "1",
-                            "write_count",
-                            "1",
-                            "occurred_at",
-                            "yesterday"));
-            for (List<String> fields : poison) {
-                var command = new ArrayList<>(List.of("XADD", STREAM, "*"));
-                command.addAll(fields);
-                redis.cli(command.toArray(String[]::new));
-                Shell.sleep(300);
-            }
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            long deadLettered;
-            do {
-                Shell.sleep(250);
-                deadLettered = dlqLength() - before;
-            } while (deadLettered < poison.size() && System.nanoTime() < deadline);
-            extras.add("dead_lettered=" + deadLettered + "/" + poison.size());
-            return deadLettered == poison.size() ? 0 : 1;
-        });
-        scenario("7-two-projectors-kill-one", extras -> {
-            secondProjector.start();
-            Shell.sleep(2000);
-            // Killed while holding a batch, for certain: both projectors frozen for a moment so that entries wait,
-            // which are then read into projector-1's pending list (as its own loop would) right before its kill -9.
-            projector.pause();
-            secondProjector.pause();
-            Shell.sleep(500);
-            String taken =
-                    redis.cli("XREADGROUP", "GROUP", "projector", "projector-1", "COUNT", "50", "STREAMS", STREAM, ">");
-            projector.kill();
-            secondProjector.resume();
-            long held = pendingOf("projector-1");
-            extras.add("held_by_killed=" + held);
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (pendingOf("projector-1") > 0 && System.nanoTime() < deadline) {
-                Shell.sleep(250); // the survivor claims them once idle for PROJECTOR_CLAIM_IDLE
-            }
-            long claimed = (long) metric(secondProjector, "cqrs_projector_claimed_total");
-            extras.add("claimed_by_survivor=" + claimed);
-            return taken.isBlank() || held == 0 || pendingOf("projector-1") > 0 || claimed < held ? 1 : 0;
-        });
+    /**
+     * The faults, in order. One that waits for something undoes itself in a finally block: a wait that times out fails
+     * its scenario, and must not leave a server frozen or stopped for the next ones.
+     */
+    private List<Scenario> scenarios() {
+        return List.of(
+                new Scenario("1-kill-projector", this::killProjector),
+                new Scenario("2-kill-writer-before-publish", this::killWriterBeforePublish),
+                new Scenario("3-redis-data-lost", this::loseRedisData),
+                new Scenario("4-restart-read-db", findings -> readDb.restart()),
+                new Scenario("5-write-db-down", this::stopWriteDb),
+                new Scenario("6-poison-entries", this::publishPoison),
+                new Scenario("7-two-projectors-kill-one", this::killOneOfTwoProjectors));
+    }
 
-        long seconds = (System.nanoTime() - started) / 1_000_000_000L;
-        boolean clean = totalLost == 0
-                && totalMismatched == 0
-                && totalDuplicates == 0
-                && totalPartial == 0
-                && totalReadCountMismatched == 0
-                && totalFailedChecks == 0;
-        System.out.printf(
-                "total acknowledged=%d uncertain=%d lost=%d mismatched=%d duplicates=%d partial=%d"
-                        + " read_count_mismatched=%d failed_checks=%d duration_s=%d result=%s%n",
-                totalAcknowledged,
-                totalUncertain,
-                totalLost,
-                totalMismatched,
-                totalDuplicates,
-                totalPartial,
-                totalReadCountMismatched,
-                totalFailedChecks,
-                seconds,
-                clean ? "PASS" : "FAIL");
-        if (!clean) {
+    private int runAll(long started) {
+        var totals = Totals.NONE;
+        for (Scenario scenario : scenarios()) {
+            totals = totals.plus(run(scenario));
+        }
+        System.out.println(totals.line((System.nanoTime() - started) / 1_000_000_000L));
+        if (!totals.clean()) {
             printLogs(work);
         }
-        return clean ? 0 : 1;
+        return totals.clean() ? 0 : 1;
     }
 
-    /** A fault to inject while the load runs; returns how many of its own checks failed. */
-    @FunctionalInterface
-    interface Fault {
-        int inject(List<String> extras) throws Exception;
+    private void killProjector(Findings findings) {
+        projector.kill();
+        try {
+            awaitLoad(t -> t.acknowledged.sum(), WRITES_PER_PHASE); // writes pile up while nobody projects them
+        } finally {
+            start(projector);
+        }
     }
 
-    private void scenario(String name, Fault fault) {
+    private void killWriterBeforePublish(Findings findings) {
+        // Redis frozen: commits succeed, their XADDs hang; the write service dies with events committed and
+        // unpublished (and XADDs maybe still in Redis' socket buffer: those arrive twice, harmlessly).
+        redis.pause();
+        try {
+            await().atMost(PATIENCE).until(() -> unpublishedOutboxRows() >= 20);
+            write.kill();
+            findings.note("unpublished_at_kill", unpublishedOutboxRows());
+        } finally {
+            redis.resume();
+        }
+        start(write);
+    }
+
+    private void loseRedisData(Findings findings) {
+        // The projector frozen first, so that the stream holds published events it has not consumed: without
+        // the write side's replay, they would be lost with Redis' data.
+        double replaysBefore = metric(write, "cqrs_outbox_replays_total");
+        projector.pause();
+        try {
+            long length = redis.length(STREAM);
+            await().atMost(PATIENCE).until(() -> redis.length(STREAM) >= length + 20);
+            redis.kill();
+            load.switchKeys(keys("3-redis-data-lost", "restarted")); // the keys published into the lost stream stay
+            redis.start();
+        } finally {
+            projector.resume();
+        }
+        boolean replayed = eventually(PATIENCE, () -> metric(write, "cqrs_outbox_replays_total") - replaysBefore >= 1);
+        findings.note("replays", (long) (metric(write, "cqrs_outbox_replays_total") - replaysBefore));
+        findings.check(replayed);
+    }
+
+    private void stopWriteDb(Findings findings) {
+        writeDb.stop();
+        try {
+            awaitLoad(t -> t.fast503.sum() + t.slow503.sum(), 10); // writers told to come back later
+        } finally {
+            writeDb.start();
+        }
+    }
+
+    private void publishPoison(Findings findings) {
+        // One at a time, each dead-lettered before the next: every entry is a batch's only poison.
+        long before = redis.length(DEAD_LETTERS);
+        int deadLettered = 0;
+        for (String fields : POISON) {
+            redis.cli(("XADD " + STREAM + " * " + fields).split(" "));
+            long expected = before + deadLettered + 1;
+            if (!eventually(PATIENCE, () -> redis.length(DEAD_LETTERS) >= expected)) {
+                break;
+            }
+            deadLettered++;
+        }
+        findings.note("dead_lettered", deadLettered + "/" + POISON.size());
+        findings.check(deadLettered == POISON.size());
+    }
+
+    private void killOneOfTwoProjectors(Findings findings) {
+        start(secondProjector);
+        await().atMost(PATIENCE).until(() -> redis.consumers(STREAM, GROUP).contains("projector-2"));
+        // Killed while holding a batch, for certain: both projectors frozen until entries wait, which are then read
+        // into projector-1's pending list (as its own loop would) right before its kill -9.
+        projector.pause();
+        secondProjector.pause();
+        String taken;
+        try {
+            long length = redis.length(STREAM);
+            await().atMost(PATIENCE).until(() -> redis.length(STREAM) >= length + 20);
+            taken = redis.cli("XREADGROUP", "GROUP", GROUP, "projector-1", "COUNT", "50", "STREAMS", STREAM, ">");
+            projector.kill();
+        } finally {
+            projector.resume(); // when the kill did not come
+            secondProjector.resume();
+        }
+        long held = redis.pending(STREAM, GROUP, "projector-1");
+        findings.note("held_by_killed", held);
+        // The survivor claims them once idle for PROJECTOR_CLAIM_IDLE.
+        boolean released = eventually(PATIENCE, () -> redis.pending(STREAM, GROUP, "projector-1") == 0);
+        long claimed = (long) metric(secondProjector, "cqrs_projector_claimed_total");
+        findings.note("claimed_by_survivor", claimed);
+        findings.check(!taken.isBlank() && held > 0 && released && claimed >= held);
+    }
+
+    private Outcome run(Scenario scenario) {
+        String name = scenario.name();
         log("scenario " + name + ": load on");
         var tally = new Tally();
+        this.tally = tally;
         // Three key sets: before the fault, during it, after recovery. Keys are never written again once their
         // phase is over, so an event lost in a fault cannot be covered up by a later write to the same key.
         load.start(tally, keys(name, "before"), WRITERS, READERS);
-        var extras = new ArrayList<String>();
-        int failedChecks;
+        var findings = new Findings();
+        String error = null;
         try {
-            Shell.sleep(2000);
+            awaitLoad(t -> t.acknowledged.sum(), WRITES_PER_PHASE);
             log("scenario " + name + ": fault");
             load.switchKeys(keys(name, "during"));
-            failedChecks = fault.inject(extras);
+            scenario.fault().inject(findings);
             log("scenario " + name + ": recovered, load continues on other keys");
             load.switchKeys(keys(name, "after"));
-            Shell.sleep(2000);
+            awaitLoad(t -> t.acknowledged.sum(), WRITES_PER_PHASE);
         } catch (Exception e) {
-            extras.add("error=" + e.toString().replace(' ', '_'));
-            failedChecks = 1;
+            error = "error=" + e.toString().replace(' ', '_');
         } finally {
             load.stop();
+        }
+        var notes = new ArrayList<>(findings.notes());
+        long failedChecks = findings.failedChecks();
+        if (error != null) {
+            notes.add(error);
+            failedChecks++;
         }
         log("scenario " + name + ": load off, checking");
         // A service that ended without being told to is a failure of its own; start it again for the next scenarios.
         for (ServiceProcess service : List.of(write, projector, read)) {
             String died = service.died();
             if (died != null) {
-                extras.add("died=" + died);
+                notes.add("died=" + died);
                 failedChecks++;
                 log("scenario " + name + ": " + died + " ended by itself; see " + service.log()
                         + "; starting it again");
                 service.kill();
-                service.start();
+                start(service);
             }
         }
-        Result result = checker.check();
+        Checker.Result result = checker.check();
         String health = readHealth();
         if (!"UP".equals(health)) {
             failedChecks++;
         }
-        long bad503 = tally.slow503.sum() + tally.without503RetryAfter.sum();
-        failedChecks += (int) Math.min(Integer.MAX_VALUE, bad503 + tally.unexpected.sum());
+        failedChecks += tally.slow503.sum() + tally.without503RetryAfter.sum() + tally.unexpected.sum();
         if (tally.fast503.sum() + tally.slow503.sum() > 0) {
-            extras.add("fast_503=" + tally.fast503.sum() + " slow_503=" + tally.slow503.sum() + " without_retry_after="
+            notes.add("fast_503=" + tally.fast503.sum() + " slow_503=" + tally.slow503.sum() + " without_retry_after="
                     + tally.without503RetryAfter.sum());
         }
-        String line = String.format(
-                "scenario=%s acknowledged=%d uncertain=%d lost=%d mismatched=%d duplicates=%d partial=%d"
-                        + " read_count_mismatched=%d converged_ms=%d reads=%d uncertain_reads=%d retries=%d"
-                        + " health=%s failed_checks=%d%s",
+        var outcome = new Outcome(
                 name,
                 tally.acknowledged.sum(),
                 tally.uncertain.sum(),
-                result.lost(),
-                result.mismatched(),
-                result.duplicates(),
-                result.partial(),
-                result.readCountMismatched(),
-                result.convergedMs(),
+                result,
                 tally.reads.sum(),
                 tally.uncertainReads.sum(),
                 tally.retries.sum(),
                 health,
                 failedChecks,
-                extras.isEmpty() ? "" : " " + String.join(" ", extras));
-        System.out.println(line);
+                notes);
+        System.out.println(outcome.line());
         result.examples().forEach(example -> System.out.println("  mismatch " + example));
-        totalAcknowledged += tally.acknowledged.sum();
-        totalUncertain += tally.uncertain.sum();
-        totalLost += result.lost();
-        totalMismatched += result.mismatched();
-        totalDuplicates += result.duplicates();
-        totalPartial += result.partial();
-        totalReadCountMismatched += result.readCountMismatched();
-        totalFailedChecks += failedChecks;
+        return outcome;
+    }
+
+    /** Waits until the running scenario's load has counted {@code more} more of something (writes, 503s...). */
+    private void awaitLoad(ToLongFunction<Tally> figure, long more) {
+        Tally current = tally;
+        long target = figure.applyAsLong(current) + more;
+        await().atMost(PATIENCE).until(() -> figure.applyAsLong(current) >= target);
+    }
+
+    /** Whether {@code condition} holds within {@code atMost}, polled. */
+    private static boolean eventually(Duration atMost, Callable<Boolean> condition) {
+        try {
+            await().atMost(atMost)
+                    .pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(condition);
+            return true;
+        } catch (ConditionTimeoutException e) {
+            return false;
+        }
     }
 
     /** A scenario's keys for one phase; some with a slash, a space and a non-ASCII letter, URL-encoded on the way. */
@@ -358,37 +365,18 @@ public final class ChaosSuite {
 
     /** The read service's /health status once the projection caught up (it may take a moment to say UP). */
     private String readHealth() {
-        String status = "NONE";
-        long deadline = System.nanoTime() + 15_000_000_000L;
+        var status = new AtomicReference<>("NONE");
         var pattern = Pattern.compile("\"status\"\\s*:\\s*\"(\\w+)\"");
-        while (System.nanoTime() < deadline) {
+        eventually(Duration.ofSeconds(15), () -> {
             try {
-                var matcher = pattern.matcher(read.get("/health").body());
-                status = matcher.find() ? matcher.group(1) : "UNPARSEABLE";
-                if ("UP".equals(status)) {
-                    return status;
-                }
-            } catch (IOException e) {
-                status = "NO_ANSWER";
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return "INTERRUPTED";
+                var matcher = pattern.matcher(read.http().get("/health").body());
+                status.set(matcher.find() ? matcher.group(1) : "UNPARSEABLE");
+            } catch (UncheckedIOException e) {
+                status.set("NO_ANSWER");
             }
-            Shell.sleep(250);
-        }
-        return status;
-    }
-
-    /** Entries in the projectors' group pending for one consumer. */
-    private long pendingOf(String consumer) {
-        // XPENDING summary: count, smallest id, greatest id, then one (consumer, count) pair per consumer.
-        String[] words = redis.cli("XPENDING", STREAM, "projector").split("\\s+");
-        for (int i = 0; i + 1 < words.length; i++) {
-            if (words[i].equals(consumer)) {
-                return Long.parseLong(words[i + 1]);
-            }
-        }
-        return 0;
+            return "UP".equals(status.get());
+        });
+        return status.get();
     }
 
     private long unpublishedOutboxRows() {
@@ -403,14 +391,23 @@ public final class ChaosSuite {
         }
     }
 
-    private long dlqLength() {
-        return Long.parseLong(redis.cli("XLEN", STREAM + ":dlq").trim());
+    /** Starts a service, notes its process id for run.sh, and waits until it is ready. */
+    private void start(ServiceProcess service) {
+        service.start();
+        Shell.remember(work, service.pid());
+        service.awaitReady();
     }
 
-    /** Sum of a counter over its series on the service's Prometheus page. */
+    /** Sum of a counter over its series on the service's Prometheus page (0 when it does not answer). */
     private static double metric(ServiceProcess service, String name) {
+        String page;
+        try {
+            page = service.http().get("/actuator/prometheus").body();
+        } catch (UncheckedIOException e) {
+            page = "";
+        }
         double sum = 0;
-        for (String line : service.metrics().split("\n")) {
+        for (String line : page.split("\n")) {
             if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
                 sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             }
@@ -425,30 +422,28 @@ public final class ChaosSuite {
                 work,
                 with(
                         shared,
-                        "READ_DB_URL",
-                        readDb.jdbcUrl("cqrs_read"),
-                        "PROJECTOR_CONSUMER_NAME",
-                        name,
-                        "PROJECTOR_BATCH_SIZE",
-                        "200",
-                        "PROJECTOR_POLL_INTERVAL",
-                        "200ms",
-                        "PROJECTOR_CLAIM_IDLE",
-                        "2s",
-                        "PROJECTOR_CLAIM_INTERVAL",
-                        "500ms",
-                        "PROJECTOR_RETRY_MAX_BACKOFF",
-                        "1s",
-                        "PROJECTOR_TRIM_INTERVAL",
-                        "2s"),
+                        "READ_DB_URL=" + readDb.jdbcUrl("cqrs_read"),
+                        "PROJECTOR_CONSUMER_NAME=" + name,
+                        "PROJECTOR_BATCH_SIZE=200",
+                        "PROJECTOR_POLL_INTERVAL=200ms",
+                        "PROJECTOR_CLAIM_IDLE=2s",
+                        "PROJECTOR_CLAIM_INTERVAL=500ms",
+                        "PROJECTOR_RETRY_MAX_BACKOFF=1s",
+                        "PROJECTOR_TRIM_INTERVAL=2s"),
                 List.of());
     }
 
+    /**
+     * The module's executable jar, {@code <module>-<version>.jar} in its {@code target/}, whatever the version; the
+     * newest when a version change left an older one behind.
+     */
     private static Path jar(Path root, String module) {
         Path target = root.resolve(module).resolve("target");
+        var pattern = target.getFileSystem().getPathMatcher("glob:" + module + "-*.jar");
         try (var files = Files.list(target)) {
-            return files.filter(p -> p.getFileName().toString().matches(module + "-.*-SNAPSHOT\\.jar"))
-                    .findFirst()
+            return files.filter(p -> pattern.matches(p.getFileName()))
+                    .filter(p -> !p.getFileName().toString().matches(".*-(plain|sources|javadoc|tests)\\.jar"))
+                    .max(Comparator.comparing(ChaosSuite::modified))
                     .orElseThrow(() -> new IllegalStateException(
                             "no " + module + " jar in " + target + ": run ./mvnw -B -q -DskipTests package"));
         } catch (IOException e) {
@@ -456,10 +451,20 @@ public final class ChaosSuite {
         }
     }
 
-    private static Map<String, String> with(Map<String, String> base, String... pairs) {
-        var all = new java.util.HashMap<>(base);
-        for (int i = 0; i + 1 < pairs.length; i += 2) {
-            all.put(pairs[i], pairs[i + 1]);
+    private static long modified(Path file) {
+        try {
+            return Files.getLastModifiedTime(file).toMillis();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@code base} and the settings, each {@code NAME=value} as a shell exports it. */
+    private static Map<String, String> with(Map<String, String> base, String... settings) {
+        var all = new HashMap<>(base);
+        for (String setting : settings) {
+            int equals = setting.indexOf('=');
+            all.put(setting.substring(0, equals), setting.substring(equals + 1));
         }
         return all;
     }

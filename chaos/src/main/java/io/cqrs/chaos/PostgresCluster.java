@@ -1,5 +1,6 @@
 package io.cqrs.chaos;
 
+import io.cqrs.testsupport.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -15,15 +16,13 @@ import java.util.List;
  */
 final class PostgresCluster implements AutoCloseable {
 
-    private final String name;
     private final Path bin;
     private final Path dir;
     private final Path data;
     private final Path log;
     private final int port;
 
-    private PostgresCluster(String name, Path bin, Path dir, int port) {
-        this.name = name;
+    private PostgresCluster(Path bin, Path dir, int port) {
         this.bin = bin;
         this.dir = dir;
         this.data = dir.resolve("data");
@@ -42,7 +41,7 @@ final class PostgresCluster implements AutoCloseable {
         if (Shell.isRoot()) {
             Shell.run("chown", "postgres:postgres", dir.toString());
         }
-        var cluster = new PostgresCluster(name, bin, dir, Shell.freePort());
+        var cluster = new PostgresCluster(bin, dir, FreePorts.freePort());
         Shell.run(
                 120,
                 Shell.asPostgres(
@@ -62,14 +61,6 @@ final class PostgresCluster implements AutoCloseable {
             throw new IllegalStateException("cannot create database " + database + " in " + name, e);
         }
         return cluster;
-    }
-
-    String name() {
-        return name;
-    }
-
-    Path log() {
-        return log;
     }
 
     String jdbcUrl(String database) {

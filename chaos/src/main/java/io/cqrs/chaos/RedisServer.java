@@ -1,5 +1,6 @@
 package io.cqrs.chaos;
 
+import io.cqrs.testsupport.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -17,18 +18,14 @@ final class RedisServer implements AutoCloseable {
 
     RedisServer(Path work) {
         this.work = work;
-        this.port = Shell.freePort();
-    }
-
-    int port() {
-        return port;
+        this.port = FreePorts.freePort();
     }
 
     String url() {
         return "redis://127.0.0.1:" + port;
     }
 
-    Path log() {
+    private Path log() {
         return work.resolve("redis.log");
     }
 
@@ -95,6 +92,35 @@ final class RedisServer implements AutoCloseable {
         var command = new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p", Integer.toString(port)));
         command.addAll(List.of(arguments));
         return Shell.run(10, command);
+    }
+
+    long length(String stream) {
+        return Long.parseLong(cli("XLEN", stream).trim());
+    }
+
+    /** Entries of a consumer group pending for one of its consumers. */
+    long pending(String stream, String group, String consumer) {
+        // XPENDING summary: count, smallest id, greatest id, then one (consumer, count) pair per consumer.
+        String[] words = cli("XPENDING", stream, group).split("\\s+");
+        for (int i = 0; i + 1 < words.length; i++) {
+            if (words[i].equals(consumer)) {
+                return Long.parseLong(words[i + 1]);
+            }
+        }
+        return 0;
+    }
+
+    /** The names of a group's consumers. */
+    List<String> consumers(String stream, String group) {
+        // XINFO CONSUMERS: per consumer, name, pending, idle and inactive, each a key and its value on a line.
+        String[] lines = cli("XINFO", "CONSUMERS", stream, group).split("\n");
+        var names = new ArrayList<String>();
+        for (int i = 0; i + 1 < lines.length; i++) {
+            if (lines[i].trim().equals("name")) {
+                names.add(lines[i + 1].trim());
+            }
+        }
+        return names;
     }
 
     private boolean answers() {

@@ -2,7 +2,6 @@ package io.cqrs.chaos;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,37 +79,6 @@ final class Shell {
                     java.nio.file.StandardOpenOption.APPEND);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    /**
-     * A free loopback port below the kernel's ephemeral range: servers here are restarted on the same port, and a port
-     * from the ephemeral range could meanwhile become the local end of some outgoing connection.
-     */
-    static int freePort() {
-        int below = ephemeralRangeStart();
-        var random = java.util.concurrent.ThreadLocalRandom.current();
-        for (int attempt = 0; attempt < 100; attempt++) {
-            int port = random.nextInt(20_000, Math.max(20_001, below));
-            try (var socket = new ServerSocket()) {
-                socket.setReuseAddress(false);
-                socket.bind(new java.net.InetSocketAddress("127.0.0.1", port));
-                return port;
-            } catch (IOException e) {
-                // taken: try another
-            }
-        }
-        throw new IllegalStateException("no free port between 20000 and " + below);
-    }
-
-    private static int ephemeralRangeStart() {
-        try {
-            // readAllLines, not readString: procfs reports a size of 0 and readString then stops after one byte.
-            String range = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
-                    .getFirst();
-            return Integer.parseInt(range.trim().split("\\s+")[0]);
-        } catch (IOException | RuntimeException e) {
-            return 32768; // Linux's default
         }
     }
 

@@ -6,12 +6,11 @@ import static org.awaitility.Awaitility.await;
 import io.cqrs.events.EventCodec;
 import io.cqrs.events.RecordEvent;
 import io.cqrs.stream.StreamEntryId;
+import io.cqrs.testsupport.DatabaseOutage;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.XAddArgs;
 import io.lettuce.core.XClaimArgs;
 import io.lettuce.core.XReadArgs;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -192,30 +191,16 @@ class StreamRecoveryIT extends ProjectorTestSupport {
         double retriesBefore = count("cqrs.projector.retries", "cause", "read_db");
         String name = jdbc.sql("select current_database()").query(String.class).single();
 
-        // From the maintenance database: PostgreSQL will not close the door of the database one is standing in.
-        String maintenance = database.getJdbcUrl().replaceFirst("^(jdbc:postgresql://[^/]+/)[^?]*", "$1postgres");
-        try (Connection admin =
-                DriverManager.getConnection(maintenance, database.getUsername(), database.getPassword())) {
-            try (var statement = admin.createStatement()) {
-                statement.execute("alter database " + name + " allow_connections false");
-                statement.execute(
-                        "select pg_terminate_backend(pid) from pg_stat_activity where datname = '" + name + "'");
-            }
-            try {
-                publish(second);
-                await().atMost(PATIENCE)
-                        // Down long enough for several failed attempts, each followed by a longer pause.
-                        .until(() -> count("cqrs.projector.retries", "cause", "read_db") >= retriesBefore + 3);
-                // Stopping mid-outage abandons the batch without hanging; its entries stay pending for the restart.
-                consumer.stop();
-                assertThat(consumer.isRunning()).isFalse();
-                assertThat(redis.xpending(stream.name(), group()).getCount()).isPositive();
-                consumer.start();
-            } finally {
-                try (var statement = admin.createStatement()) {
-                    statement.execute("alter database " + name + " allow_connections true");
-                }
-            }
+        try (var outage = DatabaseOutage.of(database, name)) {
+            publish(second);
+            await().atMost(PATIENCE)
+                    // Down long enough for several failed attempts, each followed by a longer pause.
+                    .until(() -> count("cqrs.projector.retries", "cause", "read_db") >= retriesBefore + 3);
+            // Stopping mid-outage abandons the batch without hanging; its entries stay pending for the restart.
+            consumer.stop();
+            assertThat(consumer.isRunning()).isFalse();
+            assertThat(redis.xpending(stream.name(), group()).getCount()).isPositive();
+            consumer.start();
         }
 
         awaitProjected();

@@ -1,9 +1,12 @@
 package io.cqrs.system;
 
 import io.cqrs.events.EventStreams;
+import io.cqrs.testsupport.ServiceProcess;
 import io.cqrs.testsupport.TestDatabase;
 import io.cqrs.testsupport.TestRedis;
 import io.lettuce.core.RedisClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -119,10 +122,30 @@ final class Stack implements AutoCloseable {
         environment.put("EVENT_STREAM_NAME", stream);
         environment.put("DB_POOL_MIN_SIZE", "1");
         environment.put("DB_POOL_MAX_SIZE", "4");
-        var service = new ServiceProcess(name, environment);
+        var service = new ServiceProcess(
+                name, jar(name), Path.of(required("cqrs.system-tests.logs")), environment, List.of());
         // Services close before the databases they use are dropped (resources close in reverse order).
         resources.add(service::stop);
         return service;
+    }
+
+    private static Path jar(String service) {
+        String property = "cqrs.jar." + service;
+        Path jar = Path.of(required(property));
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException("No jar at " + jar + " (" + property + "): build the reactor first, e.g."
+                    + " ./mvnw -B verify -pl system-tests -am");
+        }
+        return jar;
+    }
+
+    private static String required(String property) {
+        String value = System.getProperty(property);
+        if (value == null || value.isBlank()) {
+            throw new IllegalStateException("System property " + property + " is not set: run these tests through"
+                    + " Maven (./mvnw -B verify -pl system-tests -am), which sets it in system-tests/pom.xml");
+        }
+        return value;
     }
 
     private TestDatabase remember(TestDatabase database) {

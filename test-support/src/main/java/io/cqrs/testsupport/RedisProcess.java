@@ -7,7 +7,6 @@ import io.lettuce.core.RedisURI;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -28,13 +27,9 @@ public final class RedisProcess implements AutoCloseable {
 
     /** Starts a server without persistence on a free port and waits until it answers. */
     public static RedisProcess start() {
-        var redis = new RedisProcess(freePort());
+        var redis = new RedisProcess(FreePorts.freePort());
         redis.restart();
         return redis;
-    }
-
-    public int port() {
-        return port;
     }
 
     public RedisURI uri() {
@@ -98,13 +93,5 @@ public final class RedisProcess implements AutoCloseable {
     @Override
     public void close() {
         stop();
-    }
-
-    private static int freePort() {
-        try (var socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -7,12 +7,10 @@ import static io.cqrs.write.WriteApiIT.problem;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.cqrs.testsupport.DatabaseOutage;
 import io.cqrs.testsupport.LocalHttp;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
@@ -38,27 +36,22 @@ class WriteDatabaseOutageIT {
         String key = key("outage");
         ok(http.postJson("/write", json(key, "before")));
 
-        String name = databaseName();
-        try (Connection admin = adminConnection()) {
-            cutOff(admin, name, true);
-            try {
-                var refused = http.postJson("/write", json(key, "during"));
+        // A real outage of this test's own database: no new connections, and the pool's existing ones are cut.
+        try (var outage = DatabaseOutage.of(database, databaseName())) {
+            var refused = http.postJson("/write", json(key, "during"));
 
-                problem(refused, 503, "urn:cqrs:problem:write-store-unavailable");
-                assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
-            } finally {
-                cutOff(admin, name, false);
-            }
-            var recovered = await().atMost(Duration.ofSeconds(20))
-                    .until(() -> http.postJson("/write", json(key, "after")), r -> r.statusCode() == 200);
-
-            // The refused write left nothing behind: "after" directly follows "before".
-            assertThat(ok(recovered).read("$.version", Long.class)).isEqualTo(2);
-            assertThat(jdbc.sql("select count(*) from commands where value = 'during'")
-                            .query(Long.class)
-                            .single())
-                    .isZero();
+            problem(refused, 503, "urn:cqrs:problem:write-store-unavailable");
+            assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
         }
+        var recovered = await().atMost(Duration.ofSeconds(20))
+                .until(() -> http.postJson("/write", json(key, "after")), r -> r.statusCode() == 200);
+
+        // The refused write left nothing behind: "after" directly follows "before".
+        assertThat(ok(recovered).read("$.version", Long.class)).isEqualTo(2);
+        assertThat(jdbc.sql("select count(*) from commands where value = 'during'")
+                        .query(Long.class)
+                        .single())
+                .isZero();
     }
 
     @Test
@@ -67,54 +60,23 @@ class WriteDatabaseOutageIT {
         String key = key("outage-idempotent");
         String idempotencyKey = "outage-" + key;
 
-        String name = databaseName();
-        try (Connection admin = adminConnection()) {
-            cutOff(admin, name, true);
-            try {
-                var refused = http.postJson("/write", json(key, "v"), "Idempotency-Key", idempotencyKey);
+        try (var outage = DatabaseOutage.of(database, databaseName())) {
+            var refused = http.postJson("/write", json(key, "v"), "Idempotency-Key", idempotencyKey);
 
-                problem(refused, 503, "urn:cqrs:problem:write-store-unavailable");
-                assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
-            } finally {
-                cutOff(admin, name, false);
-            }
-            var retried = await().atMost(Duration.ofSeconds(20))
-                    .until(
-                            () -> http.postJson("/write", json(key, "v"), "Idempotency-Key", idempotencyKey),
-                            r -> r.statusCode() == 200);
-            assertThat(ok(retried).read("$.version", Long.class)).isEqualTo(1);
-            assertThat(ok(http.postJson("/write", json(key, "v"), "Idempotency-Key", idempotencyKey))
-                            .read("$.version", Long.class))
-                    .isEqualTo(1);
+            problem(refused, 503, "urn:cqrs:problem:write-store-unavailable");
+            assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
         }
+        var retried = await().atMost(Duration.ofSeconds(20))
+                .until(
+                        () -> http.postJson("/write", json(key, "v"), "Idempotency-Key", idempotencyKey),
+                        r -> r.statusCode() == 200);
+        assertThat(ok(retried).read("$.version", Long.class)).isEqualTo(1);
+        assertThat(ok(http.postJson("/write", json(key, "v"), "Idempotency-Key", idempotencyKey))
+                        .read("$.version", Long.class))
+                .isEqualTo(1);
     }
 
     private String databaseName() {
         return jdbc.sql("select current_database()").query(String.class).single();
-    }
-
-    // An administrative connection to the same server, outside the database that goes away.
-    private Connection adminConnection() throws SQLException {
-        var properties = new Properties();
-        properties.setProperty("user", database.getUsername());
-        if (database.getPassword() != null) {
-            properties.setProperty("password", database.getPassword());
-        }
-        return DriverManager.getConnection(
-                database.getJdbcUrl().replaceFirst("(jdbc:postgresql://[^/]+/)[^?]*", "$1postgres"), properties);
-    }
-
-    // A real outage of this test's own database: no new connections, and the pool's existing ones are cut.
-    private static void cutOff(Connection admin, String database, boolean off) throws SQLException {
-        try (var statement = admin.createStatement()) {
-            statement.execute("alter database \"" + database + "\" allow_connections " + !off);
-        }
-        if (off) {
-            try (var terminate = admin.prepareStatement(
-                    "select pg_terminate_backend(pid) from pg_stat_activity where datname = ?")) {
-                terminate.setString(1, database);
-                terminate.execute();
-            }
-        }
     }
 }

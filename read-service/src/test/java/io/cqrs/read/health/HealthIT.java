@@ -7,14 +7,11 @@ import static org.awaitility.Awaitility.await;
 import io.cqrs.read.ProjectorDouble;
 import io.cqrs.read.ReadHttp;
 import io.cqrs.read.ReadServiceTest;
+import io.cqrs.testsupport.DatabaseOutage;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.http.HttpResponse;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Properties;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -115,26 +112,17 @@ class HealthIT {
     @Test
     void isDownWhileTheReadDatabaseRefusesConnectionsAndUpWhenItIsBack() throws Exception {
         String name = projector.jdbc().queryForObject("select current_database()", String.class);
-        // A database cannot shut itself off: do it from the server's administrative database.
-        try (Connection admin = connect(database.getJdbcUrl().replaceFirst("/" + name, "/postgres"));
-                Statement sql = admin.createStatement()) {
-            sql.execute("alter database " + name + " allow_connections false");
-            try {
-                sql.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = '" + name + "'");
-
-                await().atMost(PATIENCE).until(() -> http.get("/health").statusCode() == 503);
-                HttpResponse<String> down = http.get("/health");
-                assertThat(json(down).read("$.status", String.class)).isEqualTo("DOWN");
-                assertThat(json(down).read("$.read_db", String.class)).isEqualTo("DOWN");
-                assertThat(json(down).read("$.redis", String.class)).isEqualTo("UP");
-                assertThat(http.get("/actuator/health/readiness").statusCode()).isEqualTo(503);
-                HttpResponse<String> stats = http.get("/stats");
-                assertThat(stats.statusCode()).isEqualTo(503);
-                assertThat(stats.headers().firstValue("Retry-After")).isPresent();
-                assertThat(json(stats).read("$.success", Boolean.class)).isFalse();
-            } finally {
-                sql.execute("alter database " + name + " allow_connections true");
-            }
+        try (var outage = DatabaseOutage.of(database, name)) {
+            await().atMost(PATIENCE).until(() -> http.get("/health").statusCode() == 503);
+            HttpResponse<String> down = http.get("/health");
+            assertThat(json(down).read("$.status", String.class)).isEqualTo("DOWN");
+            assertThat(json(down).read("$.read_db", String.class)).isEqualTo("DOWN");
+            assertThat(json(down).read("$.redis", String.class)).isEqualTo("UP");
+            assertThat(http.get("/actuator/health/readiness").statusCode()).isEqualTo(503);
+            HttpResponse<String> stats = http.get("/stats");
+            assertThat(stats.statusCode()).isEqualTo(503);
+            assertThat(stats.headers().firstValue("Retry-After")).isPresent();
+            assertThat(json(stats).read("$.success", Boolean.class)).isFalse();
         }
 
         await().atMost(PATIENCE).until(() -> http.get("/health").statusCode() == 200);
@@ -181,14 +169,5 @@ class HealthIT {
             projector.redis().del(stream);
             probe.destroy();
         }
-    }
-
-    private Connection connect(String url) throws Exception {
-        var info = new Properties();
-        info.setProperty("user", database.getUsername());
-        if (database.getPassword() != null) {
-            info.setProperty("password", database.getPassword());
-        }
-        return DriverManager.getConnection(url, info);
     }
 }
