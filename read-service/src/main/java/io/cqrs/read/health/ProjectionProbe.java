@@ -27,7 +27,7 @@ import org.springframework.stereotype.Component;
  * stats stay fast when Redis is down.
  */
 @Component
-public class ProjectionProbe implements DisposableBean {
+class ProjectionProbe implements DisposableBean {
 
     private final RedisClient client;
     private final EventsProperties events;
@@ -63,21 +63,22 @@ public class ProjectionProbe implements DisposableBean {
     }
 
     /** The projectors' consumer group. */
-    public String group() {
+    String group() {
         return events.group();
     }
 
-    public String stream() {
+    String stream() {
         return events.stream();
     }
 
     /** The stream and its groups now. */
-    public StreamStatus inspect() {
+    StreamStatus inspect() {
         return new StreamInspector(commands()).inspect(events.stream());
     }
 
     /** Entries ever added to the stream ({@code XINFO STREAM} {@code entries-added}, Redis 7.0+); 0 if none. */
-    public @Nullable Long eventsPublished() {
+    @Nullable
+    Long eventsPublished() {
         return new StreamInspector(commands()).entriesAdded(events.stream());
     }
 
@@ -85,7 +86,7 @@ public class ProjectionProbe implements DisposableBean {
      * The projectors' lag in seconds (see {@link StreamStatus#lagSeconds}). One case is stricter than that: entries
      * waiting while the group does not exist (no projector ever started) count from the oldest entry, not as 0.
      */
-    public double lagSeconds(StreamStatus status) {
+    double lagSeconds(StreamStatus status) {
         if (status.group(events.group()).isPresent() || status.length() == 0) {
             return status.lagSeconds(events.group());
         }

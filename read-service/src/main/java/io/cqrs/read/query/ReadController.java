@@ -13,7 +13,7 @@ import org.springframework.web.bind.annotation.RestController;
 
 /**
  * {@code GET /read/{key}}. The key is one path segment, URL-encoded ({@code %2F} for {@code /}); Tomcat passes encoded
- * slashes through (see {@code web.TomcatPaths}) and Spring decodes the segment once. The plain, successful read is
+ * slashes through (see {@link TomcatPaths}) and Spring decodes the segment once. The plain, successful read is
  * answered before it gets here, by {@link PlainReadFilter}; this controller answers every other case.
  */
 @RestController

@@ -1,4 +1,4 @@
-package io.cqrs.read.stats;
+package io.cqrs.read.health;
 
 import static io.cqrs.read.ReadHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;

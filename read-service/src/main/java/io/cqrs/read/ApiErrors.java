@@ -1,4 +1,4 @@
-package io.cqrs.read.web;
+package io.cqrs.read;
 
 import io.cqrs.read.query.RecordNotFound;
 import io.cqrs.read.query.VersionNotReached;

@@ -1,7 +1,6 @@
-package io.cqrs.read.stats;
+package io.cqrs.read.health;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import io.cqrs.read.health.ProjectionProbe;
 import io.cqrs.read.readcount.ReadCounter;
 import io.cqrs.stream.GroupStatus;
 import io.cqrs.stream.StreamStatus;
