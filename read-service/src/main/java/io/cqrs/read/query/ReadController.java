@@ -1,6 +1,5 @@
 package io.cqrs.read.query;
 
-import com.fasterxml.jackson.annotation.JsonProperty;
 import jakarta.validation.constraints.Positive;
 import jakarta.validation.constraints.PositiveOrZero;
 import java.time.Duration;
@@ -55,11 +54,11 @@ class ReadController {
             String key,
             String value,
             long version,
-            @JsonProperty("read_count") long readCount,
-            @JsonProperty("write_count") long writeCount,
-            @JsonProperty("created_at") Instant createdAt,
-            @JsonProperty("updated_at") Instant updatedAt,
-            @JsonProperty("from_read_db") boolean fromReadDb) {
+            long readCount,
+            long writeCount,
+            Instant createdAt,
+            Instant updatedAt,
+            boolean fromReadDb) {
 
         static RecordView from(ReadService.Counted read) {
             StoredRecord record = read.record();

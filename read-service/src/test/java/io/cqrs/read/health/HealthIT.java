@@ -78,7 +78,13 @@ class HealthIT {
                 .containsEntry("pending", 0)
                 .containsEntry("threshold_seconds", 1.0)
                 .containsEntry("healthy", true);
-        assertThat(http.get("/actuator/health/readiness").statusCode()).isEqualTo(200);
+        HttpResponse<String> readiness = http.get("/actuator/health/readiness");
+        assertThat(readiness.statusCode()).isEqualTo(200);
+        // The actuator's component reads like GET /health, field names included.
+        assertThat(json(readiness).<Map<String, Object>>read("$.components.readModel.details"))
+                .containsOnlyKeys("read_db", "redis", "projection");
+        assertThat(json(readiness).<Map<String, Object>>read("$.components.readModel.details.projection"))
+                .containsOnlyKeys("lag_seconds", "pending", "threshold_seconds", "healthy");
     }
 
     @Test
