@@ -10,8 +10,8 @@ import org.springframework.validation.annotation.Validated;
  * Health semantics.
  *
  * @param lagThreshold projection lag (and standby replay lag) above which the service reports DEGRADED
- * @param timeout how long one check may wait for the read database or Redis before calling it down; also Redis'
- *     connect and command timeout for the stream probe
+ * @param timeout how long one check may wait for the read database or Redis before calling it down; also the stream
+ *     probe's command timeout, and Redis' connect timeout ({@code spring.data.redis.connect-timeout} refers to it)
  */
 @Validated
 @ConfigurationProperties("cqrs.health")

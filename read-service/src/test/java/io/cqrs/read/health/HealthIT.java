@@ -7,6 +7,8 @@ import static org.awaitility.Awaitility.await;
 import io.cqrs.read.ProjectorDouble;
 import io.cqrs.read.ReadHttp;
 import io.cqrs.read.ReadServiceTest;
+import io.cqrs.stream.RedisConnections;
+import io.cqrs.stream.RedisConnectionsAutoConfiguration;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
@@ -20,8 +22,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
 @ReadServiceTest
@@ -42,7 +46,7 @@ class HealthIT {
     DataSource dataSource;
 
     @Autowired
-    DataRedisConnectionDetails redis;
+    RedisConnections redis;
 
     ReadHttp http;
 
@@ -149,26 +153,28 @@ class HealthIT {
 
     @Test
     void degradesWhenRedisDoesNotAnswer() {
-        var nowhere = new DataRedisConnectionDetails() {
-            @Override
-            public Standalone getStandalone() {
-                return Standalone.of("127.0.0.1", 1);
-            }
-        };
-        var events = new EventsProperties(projector.streamName(), ProjectorDouble.GROUP);
-        var properties = new HealthProperties(Duration.ofSeconds(1), Duration.ofSeconds(1));
-        var unreachable = new ProjectionProbe(nowhere, events, properties, new SimpleMeterRegistry());
-        try {
-            ReadHealth health = new ReadHealthCheck(dataSource, unreachable, properties).check();
+        // The probe as the service builds it, from Boot's Redis configuration, pointed at a port nobody listens on.
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(
+                        DataRedisAutoConfiguration.class, RedisConnectionsAutoConfiguration.class))
+                .withPropertyValues("spring.data.redis.url=redis://127.0.0.1:1", "spring.data.redis.connect-timeout=1s")
+                .run(context -> {
+                    var events = new EventsProperties(projector.streamName(), ProjectorDouble.GROUP);
+                    var properties = new HealthProperties(Duration.ofSeconds(1), Duration.ofSeconds(1));
+                    var unreachable = new ProjectionProbe(
+                            context.getBean(RedisConnections.class), events, properties, new SimpleMeterRegistry());
+                    try {
+                        ReadHealth health = new ReadHealthCheck(dataSource, unreachable, properties).check();
 
-            assertThat(health.status()).isEqualTo("DEGRADED");
-            assertThat(health.readDb()).isEqualTo("UP");
-            assertThat(health.redis()).isEqualTo("DOWN");
-            assertThat(health.projection().healthy()).isFalse();
-            assertThat(health.projection().lagSeconds()).isNull();
-        } finally {
-            unreachable.destroy();
-        }
+                        assertThat(health.status()).isEqualTo("DEGRADED");
+                        assertThat(health.readDb()).isEqualTo("UP");
+                        assertThat(health.redis()).isEqualTo("DOWN");
+                        assertThat(health.projection().healthy()).isFalse();
+                        assertThat(health.projection().lagSeconds()).isNull();
+                    } finally {
+                        unreachable.destroy();
+                    }
+                });
     }
 
     @Test
