@@ -77,6 +77,25 @@ class StatsIT {
     }
 
     @Test
+    void movesWithWhatTheProjectorApplies() {
+        var http = new ReadHttp(port);
+        Map<String, Object> before = json(http.get("/stats")).read("$");
+        String key = "stats-projected-" + System.nanoTime();
+
+        projector.write(key, "v1", 1);
+        projector.write(key, "v2", 2);
+        projector.write(key, "v1 again", 1); // stale: the version guard skips it, and it is counted as projected
+        projector.delete(key, 3);
+
+        Map<String, Object> after = json(http.get("/stats")).read("$");
+        assertThat(after.get("records")).isEqualTo(before.get("records"));
+        assertThat(((Number) after.get("total_writes")).longValue())
+                .isEqualTo(((Number) before.get("total_writes")).longValue() + 2);
+        assertThat(((Number) after.get("events_projected")).longValue())
+                .isEqualTo(((Number) before.get("events_projected")).longValue() + 4);
+    }
+
+    @Test
     void includesReadsNotFlushedYetInTotalReads() {
         String key = "stats-" + System.nanoTime();
         projector.write(key, "v", 1);
