@@ -7,7 +7,6 @@ import static org.awaitility.Awaitility.await;
 import io.cqrs.read.ProjectorDouble;
 import io.cqrs.read.ReadHttp;
 import io.cqrs.read.ReadServiceTest;
-import io.cqrs.read.changes.VersionWaiters;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -38,9 +37,6 @@ class ReadControllerIT {
     ProjectorDouble projector;
 
     @Autowired
-    VersionWaiters waiters;
-
-    @Autowired
     MeterRegistry meters;
 
     ReadHttp http;
@@ -48,6 +44,11 @@ class ReadControllerIT {
     @BeforeEach
     void setUp() {
         http = new ReadHttp(port);
+    }
+
+    /** Requests waiting for a version right now, as the service reports them. */
+    double waiting() {
+        return meters.get("cqrs.read.waiters").gauge().value();
     }
 
     static String uniqueKey(String prefix) {
@@ -251,11 +252,11 @@ class ReadControllerIT {
             String key = uniqueKey("ryw-wait-");
             projector.write(key, "old", 1);
             http.read(key); // cached at version 1
-            int waitingBefore = waiters.size();
+            double waitingBefore = waiting();
 
             CompletableFuture<HttpResponse<String>> read =
                     CompletableFuture.supplyAsync(() -> http.read(key, "min_version=2&wait_ms=10000"));
-            await().atMost(Duration.ofSeconds(10)).until(() -> waiters.size() > waitingBefore);
+            await().atMost(Duration.ofSeconds(10)).until(() -> waiting() > waitingBefore);
             projector.write(key, "new", 2);
 
             HttpResponse<String> response = read.join();
