@@ -13,7 +13,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
-import org.springframework.beans.factory.DisposableBean;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
@@ -23,10 +23,17 @@ import org.springframework.stereotype.Component;
  * so health and stats stay fast when Redis is down.
  */
 @Component
-class ProjectionProbe implements DisposableBean {
+class ProjectionProbe implements SmartLifecycle {
+
+    /**
+     * Boot's Lettuce client stops in phase 0 and closes every connection it opened: close ours just before, after the
+     * web server (and the health checks of the requests it drains) has stopped.
+     */
+    private static final int PHASE = 1;
 
     private final LazyRedisConnection redis;
     private final EventsProperties events;
+    private volatile boolean running;
 
     ProjectionProbe(
             RedisConnections connections, EventsProperties events, HealthProperties health, MeterRegistry meters) {
@@ -89,7 +96,23 @@ class ProjectionProbe implements DisposableBean {
     }
 
     @Override
-    public void destroy() {
+    public void start() {
+        running = true;
+    }
+
+    @Override
+    public void stop() {
+        running = false;
         redis.close();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        return PHASE;
     }
 }

@@ -172,7 +172,7 @@ class HealthIT {
                         assertThat(health.projection().healthy()).isFalse();
                         assertThat(health.projection().lagSeconds()).isNull();
                     } finally {
-                        unreachable.destroy();
+                        unreachable.stop();
                     }
                 });
     }
@@ -191,7 +191,7 @@ class HealthIT {
                             () -> assertThat(probe.lagSeconds(probe.inspect())).isPositive());
         } finally {
             projector.redis().del(stream);
-            probe.destroy();
+            probe.stop();
         }
     }
 
