@@ -1,29 +1,34 @@
 package io.cqrs.read;
 
 import io.cqrs.events.RecordChanges;
+import io.cqrs.projector.RealProjection;
+import io.cqrs.stream.RedisConnections;
 import io.cqrs.testsupport.TestStream;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
 import io.lettuce.core.RedisBusyException;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.models.stream.PendingMessage;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.RowCallbackHandler;
+import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Plays the projector for tests: writes {@code records} and {@code projection_state} as it would, sends the commit
- * notification in the same transaction, and moves the stream and its consumer group with plain Lettuce.
+ * Plays the projector for tests. Writes and deletes go through the projector's own projection ({@link RealProjection}:
+ * its SQL, counters and commit notification). What the projector never does by itself is here: changing a row without
+ * the notification (the moment between a commit and the arrival of its notice), and moving the stream and its
+ * consumer group by hand, to make lag.
  */
 @TestConfiguration(proxyBeanMethods = false)
 public class ProjectorDouble implements DisposableBean {
@@ -31,38 +36,43 @@ public class ProjectorDouble implements DisposableBean {
     public static final String GROUP = "projector";
 
     private final JdbcTemplate jdbc;
-    private final TransactionTemplate transactions;
+    private final RealProjection projection;
     private final TestStream stream;
-    private final RedisClient redisClient;
     private final StatefulRedisConnection<String, String> connection;
 
-    ProjectorDouble(JdbcTemplate jdbc, TransactionTemplate transactions, TestStream stream) {
+    ProjectorDouble(
+            JdbcTemplate jdbc,
+            JdbcClient jdbcClient,
+            TransactionTemplate transactions,
+            TestStream stream,
+            RedisConnections redis) {
         this.jdbc = jdbc;
-        this.transactions = transactions;
+        this.projection = new RealProjection(jdbcClient, transactions);
         this.stream = stream;
-        this.redisClient = RedisClient.create(stream.redisUri());
-        this.connection = redisClient.connect();
+        this.connection = redis.open(Duration.ofSeconds(5));
     }
 
-    /** Projects a write of {@code key} at {@code version} and announces it on commit. */
+    /** Projects a write of {@code key} at {@code version}; the notification goes out on commit. */
     public void write(String key, String value, long version) {
-        transactions.executeWithoutResult(tx -> {
-            upsert(key, value, version, false);
-            announce(key, version);
-        });
+        projection.write(key, value, version);
     }
 
-    /** Projects a delete (a tombstone at {@code version}) and announces it on commit. */
+    /** Projects a delete (a tombstone at {@code version}); the notification goes out on commit. */
     public void delete(String key, long version) {
-        transactions.executeWithoutResult(tx -> {
-            upsert(key, null, version, true);
-            announce(key, version);
-        });
+        projection.delete(key, version);
     }
 
-    /** Changes the row without announcing it: what the read model holds between a commit and its notification. */
+    /** Changes a projected row without announcing it: what the read model holds between a commit and its notice. */
     public void writeUnannounced(String key, String value, long version) {
-        upsert(key, value, version, false);
+        int changed = jdbc.update(
+                "update records set value = ?, version = ?, updated_at = now() where key = ? and version < ?",
+                value,
+                version,
+                key,
+                version);
+        if (changed != 1) {
+            throw new IllegalStateException("No row of " + key + " below version " + version + "; write it first");
+        }
     }
 
     /** Sends the notification for a version already committed. */
@@ -70,17 +80,6 @@ public class ProjectorDouble implements DisposableBean {
         for (String payload : RecordChanges.encode(List.of(new RecordChanges.Change(key, version)))) {
             jdbc.query("select pg_notify(?, ?)", (RowCallbackHandler) row -> {}, RecordChanges.CHANNEL, payload);
         }
-    }
-
-    private void upsert(String key, String value, long version, boolean deleted) {
-        jdbc.update("""
-                insert into records (key, value, version, write_count, deleted, created_at, updated_at, last_command_id)
-                values (?, ?, ?, ?, ?, now(), now(), ?)
-                on conflict (key) do update set value = excluded.value, version = excluded.version,
-                    write_count = excluded.write_count, deleted = excluded.deleted, updated_at = excluded.updated_at,
-                    last_command_id = excluded.last_command_id
-                where records.version < excluded.version
-                """, key, value, version, version, deleted, version);
     }
 
     public JdbcTemplate jdbc() {
@@ -146,6 +145,5 @@ public class ProjectorDouble implements DisposableBean {
     @Override
     public void destroy() {
         connection.close();
-        redisClient.shutdown();
     }
 }

@@ -62,6 +62,7 @@ class ReadServiceApplicationIT {
                 .contains("cqrs_read_count_flush_failures_total{")
                 .contains("cqrs_read_count_flushed_reads_total{")
                 .contains("cqrs_read_notifications_connected{")
+                .contains("cqrs_read_waiters{")
                 .contains("cqrs_projection_lag_seconds{")
                 .contains("http_server_requests_seconds_bucket{");
     }

@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
 import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
 import org.springframework.jdbc.core.JdbcTemplate;
 
@@ -38,6 +39,9 @@ class StandaloneReadServiceIT {
 
     @Autowired
     TestStream stream;
+
+    @Autowired
+    DataRedisConnectionDetails redis;
 
     private JdbcTemplate jdbc() {
         return projector.jdbc();
@@ -66,7 +70,7 @@ class StandaloneReadServiceIT {
         String password = database.getPassword() == null ? "" : database.getPassword();
 
         try (var first = StandaloneReadService.start(
-                database.getJdbcUrl(), database.getUsername(), password, stream, onlyShutdownFlushes)) {
+                database.getJdbcUrl(), database.getUsername(), password, redis, stream.name(), onlyShutdownFlushes)) {
             var http = new ReadHttp(first.port());
             for (long expected = 1; expected <= 5; expected++) {
                 assertThat(readCount(http, key)).isEqualTo(expected);
@@ -76,7 +80,7 @@ class StandaloneReadServiceIT {
         assertThat(storedReadCount(key)).isEqualTo(5);
 
         try (var second = StandaloneReadService.start(
-                database.getJdbcUrl(), database.getUsername(), password, stream, onlyShutdownFlushes)) {
+                database.getJdbcUrl(), database.getUsername(), password, redis, stream.name(), onlyShutdownFlushes)) {
             assertThat(readCount(new ReadHttp(second.port()), key)).isEqualTo(6);
         }
         assertThat(storedReadCount(key)).isEqualTo(6);
@@ -95,8 +99,8 @@ class StandaloneReadServiceIT {
             long totalBefore = totalReads();
             String url = database.getJdbcUrl().replaceFirst("\\?.*$", "");
 
-            try (var service =
-                    StandaloneReadService.start(url, role, password, stream, "cqrs.read.count.flush-interval=100ms")) {
+            try (var service = StandaloneReadService.start(
+                    url, role, password, redis, stream.name(), "cqrs.read.count.flush-interval=100ms")) {
                 var http = new ReadHttp(service.port());
                 assertThat(readCount(http, key)).isEqualTo(1);
                 assertThat(readCount(http, key)).isEqualTo(2);
@@ -130,6 +134,33 @@ class StandaloneReadServiceIT {
         } finally {
             jdbc().execute("drop owned by " + role);
             jdbc().execute("drop role " + role);
+        }
+    }
+
+    @Test
+    void startsAndServesReadsWhileRedisIsDown() {
+        String key = "no-redis-" + System.nanoTime();
+        projector.write(key, "v", 1);
+        String password = database.getPassword() == null ? "" : database.getPassword();
+
+        try (var service = StandaloneReadService.start(
+                database.getJdbcUrl(),
+                database.getUsername(),
+                password,
+                redis,
+                stream.name(),
+                "spring.data.redis.url=redis://127.0.0.1:1")) {
+            var http = new ReadHttp(service.port());
+
+            assertThat(readCount(http, key)).isEqualTo(1);
+            HttpResponse<String> health = http.get("/health");
+            assertThat(health.statusCode()).isEqualTo(200);
+            assertThat(json(health).read("$.status", String.class)).isEqualTo("DEGRADED");
+            assertThat(json(health).read("$.redis", String.class)).isEqualTo("DOWN");
+            HttpResponse<String> stats = http.get("/stats");
+            assertThat(stats.statusCode()).isEqualTo(200);
+            assertThat(json(stats).read("$.stream.length", Object.class)).isNull();
+            assertThat(json(stats).read("$.events_published", Object.class)).isNull();
         }
     }
 

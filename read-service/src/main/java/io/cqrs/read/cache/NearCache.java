@@ -76,7 +76,7 @@ public final class NearCache<V> {
         this.misses = Counter.builder("cqrs.read.cache.misses")
                 .description("Reads that went to the read database (cache bypassed, or key not cached)")
                 .register(meters);
-        Gauge.builder("cqrs.read.cache.entries", cache, Cache::estimatedSize)
+        Gauge.builder("cqrs.read.cache.entries", this, NearCache::size)
                 .description("Keys in the near cache, loads in flight included")
                 .register(meters);
         Gauge.builder("cqrs.read.cache.active", this, c -> c.isActive() ? 1 : 0)
@@ -165,8 +165,8 @@ public final class NearCache<V> {
         }
     }
 
-    /** Entries held right now, for tests and the entries gauge. */
-    public long size() {
+    /** Entries held right now, evictions due included. */
+    long size() {
         cache.cleanUp();
         return cache.estimatedSize();
     }

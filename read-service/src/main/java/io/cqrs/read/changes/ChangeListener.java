@@ -22,6 +22,8 @@ import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
+import org.springframework.util.backoff.BackOffExecution;
+import org.springframework.util.backoff.ExponentialBackOff;
 
 /**
  * Holds one plain PgJDBC connection (outside the pool) that {@code LISTEN}s on {@link RecordChanges#CHANNEL}, on a
@@ -41,6 +43,7 @@ class ChangeListener implements SmartLifecycle {
     private final NearCache<?> cache;
     private final VersionWaiters waiters;
     private final ListenerProperties properties;
+    private final ExponentialBackOff backOff;
     private final CountDownLatch stopping = new CountDownLatch(1);
     private volatile @Nullable Thread thread;
     private volatile @Nullable Connection connection;
@@ -56,6 +59,8 @@ class ChangeListener implements SmartLifecycle {
         this.cache = cache;
         this.waiters = waiters;
         this.properties = properties;
+        this.backOff = new ExponentialBackOff(properties.reconnectMin().toMillis(), 2.0);
+        this.backOff.setMaxInterval(properties.reconnectMax().toMillis());
         Gauge.builder("cqrs.read.notifications.connected", this, l -> l.isListening() ? 1 : 0)
                 .description("1 while the commit-notification listener is subscribed, else 0")
                 .register(meters);
@@ -107,8 +112,9 @@ class ChangeListener implements SmartLifecycle {
     }
 
     private void run() {
-        Duration backoff = properties.reconnectMin();
+        BackOffExecution reconnects = backOff.start();
         while (!stopped()) {
+            long pause;
             try (Connection listen = connect()) {
                 connection = listen;
                 try (Statement statement = listen.createStatement()) {
@@ -119,14 +125,15 @@ class ChangeListener implements SmartLifecycle {
                 // Notices sent before LISTEN took effect are lost: whoever waits looks at the database again.
                 waiters.wakeAll();
                 log.info("Listening for commit notifications on {}", RecordChanges.CHANNEL);
-                backoff = properties.reconnectMin();
+                reconnects = backOff.start();
                 receive(listen);
+                pause = reconnects.nextBackOff();
             } catch (SQLException | RuntimeException e) {
                 if (stopped()) {
                     break;
                 }
-                log.warn(
-                        "Commit notifications unavailable ({}); retrying in {} ms", e.getMessage(), backoff.toMillis());
+                pause = reconnects.nextBackOff();
+                log.warn("Commit notifications unavailable ({}); retrying in {} ms", e.getMessage(), pause);
             } finally {
                 connection = null;
                 if (listening) {
@@ -134,12 +141,9 @@ class ChangeListener implements SmartLifecycle {
                     cache.suspend();
                 }
             }
-            if (pause(backoff)) {
+            if (pause(pause)) {
                 break;
             }
-            backoff = backoff.multipliedBy(2).compareTo(properties.reconnectMax()) > 0
-                    ? properties.reconnectMax()
-                    : backoff.multipliedBy(2);
         }
         log.info("Stopped listening for commit notifications");
     }
@@ -206,10 +210,10 @@ class ChangeListener implements SmartLifecycle {
         return listen;
     }
 
-    /** Waits for {@code pause} unless stopping; true when stopping. */
-    private boolean pause(Duration pause) {
+    /** Waits for {@code millis} unless stopping; true when stopping. */
+    private boolean pause(long millis) {
         try {
-            return stopping.await(pause.toMillis(), TimeUnit.MILLISECONDS);
+            return stopping.await(millis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return true;

@@ -1,7 +1,9 @@
 package io.cqrs.read.changes;
 
+import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
+import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -17,7 +19,20 @@ import org.springframework.validation.annotation.Validated;
 @Validated
 @ConfigurationProperties("cqrs.read.listener")
 record ListenerProperties(
-        @DefaultValue("500ms") @NotNull Duration pollInterval,
-        @DefaultValue("5s") @NotNull Duration pingInterval,
-        @DefaultValue("100ms") @NotNull Duration reconnectMin,
-        @DefaultValue("5s") @NotNull Duration reconnectMax) {}
+        @DefaultValue("500ms") @NotNull @DurationMin(millis = 1)
+        Duration pollInterval,
+
+        @DefaultValue("5s") @NotNull @DurationMin(millis = 1)
+        Duration pingInterval,
+
+        @DefaultValue("100ms") @NotNull @DurationMin(millis = 1)
+        Duration reconnectMin,
+
+        @DefaultValue("5s") @NotNull @DurationMin(millis = 1)
+        Duration reconnectMax) {
+
+    @AssertTrue(message = "reconnect-min must not be longer than reconnect-max")
+    boolean isReconnectMinWithinMax() {
+        return reconnectMin == null || reconnectMax == null || reconnectMin.compareTo(reconnectMax) <= 0;
+    }
+}

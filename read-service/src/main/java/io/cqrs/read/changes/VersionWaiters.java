@@ -1,5 +1,7 @@
 package io.cqrs.read.changes;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -17,6 +19,12 @@ import org.springframework.stereotype.Component;
 public class VersionWaiters {
 
     private final ConcurrentHashMap<String, Set<Waiter>> byKey = new ConcurrentHashMap<>();
+
+    VersionWaiters(MeterRegistry meters) {
+        Gauge.builder("cqrs.read.waiters", this, VersionWaiters::size)
+                .description("GET /read requests waiting for a key to reach a version (read-your-writes)")
+                .register(meters);
+    }
 
     /** One request waiting for {@code key} to reach {@code minVersion}. */
     public static final class Waiter implements AutoCloseable {
@@ -82,7 +90,7 @@ public class VersionWaiters {
     }
 
     /** Requests waiting right now. */
-    public int size() {
+    int size() {
         return byKey.values().stream().mapToInt(Set::size).sum();
     }
 }

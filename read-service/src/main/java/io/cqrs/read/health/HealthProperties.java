@@ -2,6 +2,7 @@ package io.cqrs.read.health;
 
 import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
+import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -10,19 +11,14 @@ import org.springframework.validation.annotation.Validated;
  * Health semantics.
  *
  * @param lagThreshold projection lag (and standby replay lag) above which the service reports DEGRADED
- * @param timeout how long one check may wait for the read database or Redis before calling it down; also Redis'
- *     connect and command timeout for the stream probe
+ * @param timeout how long one check may wait for the read database or Redis before calling it down; also the stream
+ *     probe's command timeout, and Redis' connect timeout ({@code spring.data.redis.connect-timeout} refers to it)
  */
 @Validated
 @ConfigurationProperties("cqrs.health")
 record HealthProperties(
-        @DefaultValue("5s") @NotNull Duration lagThreshold,
-        @DefaultValue("1s") @NotNull Duration timeout) {
+        @DefaultValue("5s") @NotNull @DurationMin(millis = 0)
+        Duration lagThreshold,
 
-    HealthProperties {
-        if (lagThreshold.isNegative() || timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException(
-                    "cqrs.health: lag-threshold must be >= 0 and timeout > 0, got " + lagThreshold + " and " + timeout);
-        }
-    }
-}
+        @DefaultValue("1s") @NotNull @DurationMin(millis = 1)
+        Duration timeout) {}

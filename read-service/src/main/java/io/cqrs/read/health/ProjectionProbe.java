@@ -1,60 +1,44 @@
 package io.cqrs.read.health;
 
+import io.cqrs.stream.LazyRedisConnection;
+import io.cqrs.stream.RedisConnections;
 import io.cqrs.stream.StreamEntryId;
 import io.cqrs.stream.StreamInspector;
 import io.cqrs.stream.StreamStatus;
-import io.lettuce.core.ClientOptions;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.SocketOptions;
 import io.lettuce.core.StreamMessage;
-import io.lettuce.core.TimeoutOptions;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
-import org.springframework.beans.factory.DisposableBean;
-import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
- * Looks at the event stream and the projectors' group with short, non-blocking commands on a Lettuce connection of
- * its own. Commands fail at once while Redis is unreachable (instead of queueing until a timeout), so health and
- * stats stay fast when Redis is down.
+ * Looks at the event stream and the projectors' group with short, non-blocking commands on a Redis connection of its
+ * own, opened on first use (the service starts while Redis is down). Commands fail at once while Redis is unreachable
+ * (instead of queueing until a timeout), and a command or a connect attempt takes at most {@code cqrs.health.timeout},
+ * so health and stats stay fast when Redis is down.
  */
 @Component
-public class ProjectionProbe implements DisposableBean {
+class ProjectionProbe implements SmartLifecycle {
 
-    private final RedisClient client;
+    /**
+     * Boot's Lettuce client stops in phase 0 and closes every connection it opened: close ours just before, after the
+     * web server (and the health checks of the requests it drains) has stopped.
+     */
+    private static final int PHASE = 1;
+
+    private final LazyRedisConnection redis;
     private final EventsProperties events;
-    private @Nullable StatefulRedisConnection<String, String> connection;
+    private volatile boolean running;
 
     ProjectionProbe(
-            DataRedisConnectionDetails redis, EventsProperties events, HealthProperties health, MeterRegistry meters) {
+            RedisConnections connections, EventsProperties events, HealthProperties health, MeterRegistry meters) {
+        this.redis = connections.lazy(health.timeout());
         this.events = events;
-        var standalone = redis.getStandalone();
-        if (standalone == null) {
-            throw new IllegalStateException("The read service observes a standalone Redis (REDIS_URL); sentinel and"
-                    + " cluster set-ups are not supported yet");
-        }
-        var uri = RedisURI.Builder.redis(standalone.getHost(), standalone.getPort())
-                .withDatabase(standalone.getDatabase())
-                .withTimeout(health.timeout());
-        String password = redis.getPassword();
-        if (password != null) {
-            uri.withAuthentication(redis.getUsername() == null ? "default" : redis.getUsername(), password);
-        }
-        this.client = RedisClient.create(uri.build());
-        client.setOptions(ClientOptions.builder()
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .socketOptions(
-                        SocketOptions.builder().connectTimeout(health.timeout()).build())
-                .timeoutOptions(TimeoutOptions.enabled(health.timeout()))
-                .build());
         Gauge.builder("cqrs.projection.lag", this, ProjectionProbe::lagSecondsOrNaN)
                 .description("Age of the oldest stream entry the projectors' group has not finished, per Redis' clock;"
                         + " 0 when there is none")
@@ -63,21 +47,22 @@ public class ProjectionProbe implements DisposableBean {
     }
 
     /** The projectors' consumer group. */
-    public String group() {
+    String group() {
         return events.group();
     }
 
-    public String stream() {
+    String stream() {
         return events.stream();
     }
 
     /** The stream and its groups now. */
-    public StreamStatus inspect() {
+    StreamStatus inspect() {
         return new StreamInspector(commands()).inspect(events.stream());
     }
 
     /** Entries ever added to the stream ({@code XINFO STREAM} {@code entries-added}, Redis 7.0+); 0 if none. */
-    public @Nullable Long eventsPublished() {
+    @Nullable
+    Long eventsPublished() {
         return new StreamInspector(commands()).entriesAdded(events.stream());
     }
 
@@ -85,7 +70,7 @@ public class ProjectionProbe implements DisposableBean {
      * The projectors' lag in seconds (see {@link StreamStatus#lagSeconds}). One case is stricter than that: entries
      * waiting while the group does not exist (no projector ever started) count from the oldest entry, not as 0.
      */
-    public double lagSeconds(StreamStatus status) {
+    double lagSeconds(StreamStatus status) {
         if (status.group(events.group()).isPresent() || status.length() == 0) {
             return status.lagSeconds(events.group());
         }
@@ -106,22 +91,28 @@ public class ProjectionProbe implements DisposableBean {
         }
     }
 
-    private synchronized RedisCommands<String, String> commands() {
-        StatefulRedisConnection<String, String> current = connection;
-        if (current == null) {
-            // Auto-reconnect keeps this connection alive across Redis restarts; only the first connect is ours.
-            current = client.connect();
-            connection = current;
-        }
-        return current.sync();
+    private RedisCommands<String, String> commands() {
+        return redis.sync();
     }
 
     @Override
-    public void destroy() {
-        StatefulRedisConnection<String, String> current = connection;
-        if (current != null) {
-            current.close();
-        }
-        client.shutdown();
+    public void start() {
+        running = true;
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        redis.close();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        return PHASE;
     }
 }

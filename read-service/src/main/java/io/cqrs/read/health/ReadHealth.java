@@ -1,7 +1,6 @@
 package io.cqrs.read.health;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.annotation.JsonProperty;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -15,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  */
 record ReadHealth(
         String status,
-        @JsonProperty("read_db") String readDb,
+        String readDb,
         String redis,
         Projection projection,
         @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Replication replication) {
@@ -29,20 +28,13 @@ record ReadHealth(
      * @param pending entries delivered to the group and not acknowledged; null when Redis did not answer
      * @param healthy lag known and within the threshold
      */
-    record Projection(
-            @JsonProperty("lag_seconds") @Nullable Double lagSeconds,
-            @Nullable Long pending,
-            @JsonProperty("threshold_seconds") double thresholdSeconds,
-            boolean healthy) {}
+    record Projection(@Nullable Double lagSeconds, @Nullable Long pending, double thresholdSeconds, boolean healthy) {}
 
     /**
      * @param lagSeconds now minus the last replayed transaction's time, 0 when everything received is replayed; null
      *     when the standby cannot tell
      */
-    record Replication(
-            boolean standby,
-            @JsonProperty("lag_seconds") @Nullable Double lagSeconds,
-            boolean healthy) {}
+    record Replication(boolean standby, @Nullable Double lagSeconds, boolean healthy) {}
 
     boolean isDown() {
         return DOWN.equals(status);

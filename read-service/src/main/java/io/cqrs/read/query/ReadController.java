@@ -1,6 +1,5 @@
 package io.cqrs.read.query;
 
-import com.fasterxml.jackson.annotation.JsonProperty;
 import jakarta.validation.constraints.Positive;
 import jakarta.validation.constraints.PositiveOrZero;
 import java.time.Duration;
@@ -13,7 +12,7 @@ import org.springframework.web.bind.annotation.RestController;
 
 /**
  * {@code GET /read/{key}}. The key is one path segment, URL-encoded ({@code %2F} for {@code /}); Tomcat passes encoded
- * slashes through (see {@code web.TomcatPaths}) and Spring decodes the segment once. The plain, successful read is
+ * slashes through (see {@link TomcatPaths}) and Spring decodes the segment once. The plain, successful read is
  * answered before it gets here, by {@link PlainReadFilter}; this controller answers every other case.
  */
 @RestController
@@ -55,11 +54,11 @@ class ReadController {
             String key,
             String value,
             long version,
-            @JsonProperty("read_count") long readCount,
-            @JsonProperty("write_count") long writeCount,
-            @JsonProperty("created_at") Instant createdAt,
-            @JsonProperty("updated_at") Instant updatedAt,
-            @JsonProperty("from_read_db") boolean fromReadDb) {
+            long readCount,
+            long writeCount,
+            Instant createdAt,
+            Instant updatedAt,
+            boolean fromReadDb) {
 
         static RecordView from(ReadService.Counted read) {
             StoredRecord record = read.record();

@@ -1,16 +1,33 @@
 package io.cqrs.read.query;
 
-/** No live record under this key: never written, deleted, or not projected yet. */
-public class RecordNotFound extends RuntimeException {
+import java.net.URI;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.ErrorResponseException;
 
-    private final String key;
+/**
+ * No live record under this key: never written, deleted, or not projected yet. A 404 problem that also carries
+ * {@code "success": false} and the key, as the prototype's clients expect.
+ */
+final class RecordNotFound extends ErrorResponseException {
 
     RecordNotFound(String key) {
-        super(null, null, false, false);
-        this.key = key;
+        super(HttpStatus.NOT_FOUND, problem(key), null);
     }
 
-    public String key() {
-        return key;
+    private static ProblemDetail problem(String key) {
+        var problem = ProblemDetail.forStatusAndDetail(
+                HttpStatus.NOT_FOUND, "Key '" + key + "' not found (it may not be projected yet)");
+        problem.setType(URI.create("urn:cqrs:problem:record-not-found"));
+        problem.setTitle("Record not found");
+        problem.setProperty("success", false);
+        problem.setProperty("key", key);
+        return problem;
+    }
+
+    /** An answer, not a failure: a stack trace would only cost time on every 404. */
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+        return this;
     }
 }

@@ -1,37 +1,41 @@
 package io.cqrs.read.query;
 
+import java.net.URI;
 import org.jspecify.annotations.Nullable;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.ErrorResponseException;
 
-/** A read-your-writes wait ran out before the record reached the version asked for. */
-public class VersionNotReached extends RuntimeException {
-
-    private final String key;
-    private final long minVersion;
-    private final @Nullable Long currentVersion;
-    private final long retryAfterSeconds;
+/**
+ * A read-your-writes wait ran out before the record reached the version asked for: 503 with {@code Retry-After} and
+ * both versions ({@code version} is null when the read model has no row for the key yet).
+ */
+final class VersionNotReached extends ErrorResponseException {
 
     VersionNotReached(String key, long minVersion, @Nullable Long currentVersion, long retryAfterSeconds) {
-        super(null, null, false, false);
-        this.key = key;
-        this.minVersion = minVersion;
-        this.currentVersion = currentVersion;
-        this.retryAfterSeconds = retryAfterSeconds;
+        super(HttpStatus.SERVICE_UNAVAILABLE, problem(key, minVersion, currentVersion), null);
+        getHeaders().set(HttpHeaders.RETRY_AFTER, String.valueOf(retryAfterSeconds));
     }
 
-    public String key() {
-        return key;
+    private static ProblemDetail problem(String key, long minVersion, @Nullable Long currentVersion) {
+        var problem = ProblemDetail.forStatusAndDetail(
+                HttpStatus.SERVICE_UNAVAILABLE,
+                "Key '" + key + "' has not reached version " + minVersion + " yet (read model has "
+                        + (currentVersion == null ? "no version" : "version " + currentVersion)
+                        + "); retry later");
+        problem.setType(URI.create("urn:cqrs:problem:version-not-reached"));
+        problem.setTitle("Version not projected yet");
+        problem.setProperty("success", false);
+        problem.setProperty("key", key);
+        problem.setProperty("min_version", minVersion);
+        problem.setProperty("version", currentVersion);
+        return problem;
     }
 
-    public long minVersion() {
-        return minVersion;
-    }
-
-    /** The version the read model holds now, or null when it has no row for the key yet. */
-    public @Nullable Long currentVersion() {
-        return currentVersion;
-    }
-
-    public long retryAfterSeconds() {
-        return retryAfterSeconds;
+    /** An answer, not a failure: a stack trace would only cost time. */
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+        return this;
     }
 }

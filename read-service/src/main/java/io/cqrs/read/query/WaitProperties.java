@@ -1,7 +1,9 @@
 package io.cqrs.read.query;
 
+import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
+import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -16,15 +18,18 @@ import org.springframework.validation.annotation.Validated;
 @Validated
 @ConfigurationProperties("cqrs.read.wait")
 record WaitProperties(
-        @DefaultValue("1000ms") @NotNull Duration defaultWait,
-        @DefaultValue("10s") @NotNull Duration maxWait,
-        @DefaultValue("1s") @NotNull Duration retryAfter) {
+        @DefaultValue("1000ms") @NotNull @DurationMin(millis = 0)
+        Duration defaultWait,
 
-    WaitProperties {
-        if (maxWait.isNegative() || defaultWait.isNegative() || defaultWait.compareTo(maxWait) > 0) {
-            throw new IllegalArgumentException(
-                    "cqrs.read.wait: need 0 <= default-wait <= max-wait, got " + defaultWait + " and " + maxWait);
-        }
+        @DefaultValue("10s") @NotNull @DurationMin(millis = 0)
+        Duration maxWait,
+
+        @DefaultValue("1s") @NotNull @DurationMin(millis = 0)
+        Duration retryAfter) {
+
+    @AssertTrue(message = "default-wait must not be longer than max-wait")
+    boolean isDefaultWaitWithinMaxWait() {
+        return defaultWait == null || maxWait == null || defaultWait.compareTo(maxWait) <= 0;
     }
 
     Duration capped(Duration requested) {

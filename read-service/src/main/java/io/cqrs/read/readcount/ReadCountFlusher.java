@@ -4,25 +4,28 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import org.jspecify.annotations.Nullable;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.dao.DataAccessException;
+import org.springframework.scheduling.annotation.SchedulingConfigurer;
+import org.springframework.scheduling.config.ScheduledTaskRegistrar;
 import org.springframework.stereotype.Component;
 
 /**
- * Stores buffered read counts every {@code flush-interval}, and once more on shutdown.
+ * Stores buffered read counts every {@code flush-interval} (a fixed-delay task on the application's scheduler), and
+ * once more on shutdown.
  *
- * <p>It stops in a phase after the web server has stopped (so no read is counted after the last flush) and before
- * the context destroys the DataSource (lifecycle beans stop before any bean is destroyed).
+ * <p>The scheduler cancels its tasks as soon as the context starts closing, while the web server may still be draining
+ * requests that count reads. So the last flush is this bean's own: it stops in a phase after the web server has stopped
+ * (so no read is counted after it) and before the context destroys the DataSource (lifecycle beans stop before any
+ * bean is destroyed). A lock keeps it from overlapping a scheduled flush still running: a flush takes every pending
+ * count, and there may be only one taker at a time.
  */
 @Component
-class ReadCountFlusher implements SmartLifecycle {
+class ReadCountFlusher implements SchedulingConfigurer, SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(ReadCountFlusher.class);
 
@@ -31,7 +34,8 @@ class ReadCountFlusher implements SmartLifecycle {
     private final ReadCountProperties properties;
     private final Counter flushed;
     private final Counter failures;
-    private @Nullable ScheduledExecutorService scheduler;
+    private final ReentrantLock flushing = new ReentrantLock();
+    private volatile boolean running;
 
     ReadCountFlusher(
             ReadCounter counter, ReadCountRepository repository, ReadCountProperties properties, MeterRegistry meters) {
@@ -54,27 +58,18 @@ class ReadCountFlusher implements SmartLifecycle {
     }
 
     @Override
-    public synchronized void start() {
-        var executor = Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().name("cqrs-read-count-flush").daemon().factory());
-        long interval = properties.flushInterval().toMillis();
-        executor.scheduleWithFixedDelay(this::flushQuietly, interval, interval, TimeUnit.MILLISECONDS);
-        scheduler = executor;
+    public void configureTasks(ScheduledTaskRegistrar registrar) {
+        registrar.addFixedDelayTask(this::flushQuietly, properties.flushInterval());
     }
 
     @Override
-    public synchronized void stop() {
-        ScheduledExecutorService executor = scheduler;
-        if (executor == null) {
-            return;
-        }
-        executor.shutdown();
-        try {
-            executor.awaitTermination(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        scheduler = null;
+    public void start() {
+        running = true;
+    }
+
+    @Override
+    public void stop() {
+        running = false;
         for (int attempt = 1; attempt <= properties.shutdownAttempts(); attempt++) {
             if (flush() && counter.unflushed() == 0) {
                 log.info("Flushed all read counts on shutdown");
@@ -85,8 +80,8 @@ class ReadCountFlusher implements SmartLifecycle {
     }
 
     @Override
-    public synchronized boolean isRunning() {
-        return scheduler != null;
+    public boolean isRunning() {
+        return running;
     }
 
     @Override
@@ -103,8 +98,16 @@ class ReadCountFlusher implements SmartLifecycle {
     }
 
     /** Stores what is buffered; true when it got stored (or there was nothing), false when it went back to wait. */
-    boolean flush() {
-        ReadCounter.Batch batch = counter.take();
+    private boolean flush() {
+        flushing.lock();
+        try {
+            return flushTaken(counter.take());
+        } finally {
+            flushing.unlock();
+        }
+    }
+
+    private boolean flushTaken(ReadCounter.Batch batch) {
         if (batch.isEmpty()) {
             counter.committed(batch, Map.of());
             counter.retireIdle();

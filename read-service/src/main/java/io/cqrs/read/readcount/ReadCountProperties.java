@@ -1,7 +1,9 @@
 package io.cqrs.read.readcount;
 
 import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Positive;
 import java.time.Duration;
+import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -17,20 +19,8 @@ import org.springframework.validation.annotation.Validated;
 @Validated
 @ConfigurationProperties("cqrs.read.count")
 record ReadCountProperties(
-        @DefaultValue("1s") @NotNull Duration flushInterval,
-        @DefaultValue("3") int shutdownAttempts,
-        @DefaultValue("100000") int maxKeys) {
+        @DefaultValue("1s") @NotNull @DurationMin(millis = 1)
+        Duration flushInterval,
 
-    ReadCountProperties {
-        if (flushInterval.isNegative() || flushInterval.isZero()) {
-            throw new IllegalArgumentException("cqrs.read.count.flush-interval must be positive, was " + flushInterval);
-        }
-        if (shutdownAttempts < 1) {
-            throw new IllegalArgumentException(
-                    "cqrs.read.count.shutdown-attempts must be at least 1, was " + shutdownAttempts);
-        }
-        if (maxKeys < 1) {
-            throw new IllegalArgumentException("cqrs.read.count.max-keys must be at least 1, was " + maxKeys);
-        }
-    }
-}
+        @DefaultValue("3") @Positive int shutdownAttempts,
+        @DefaultValue("100000") @Positive int maxKeys) {}

@@ -53,7 +53,7 @@ public final class ReadCounter {
     }
 
     /** The counts one flush takes, key by key; keys sorted so that concurrent flushers lock rows in one order. */
-    public record Batch(List<String> keys, List<Long> deltas, long total, long oldestNanos) {
+    record Batch(List<String> keys, List<Long> deltas, long total, long oldestNanos) {
         boolean isEmpty() {
             return keys.isEmpty();
         }
@@ -70,7 +70,7 @@ public final class ReadCounter {
     private volatile long oldestInflightNanos;
 
     /** @param maxKeys keys tracked before idle ones are retired */
-    public ReadCounter(int maxKeys) {
+    ReadCounter(int maxKeys) {
         if (maxKeys < 1) {
             throw new IllegalArgumentException("maxKeys must be at least 1, was " + maxKeys);
         }
@@ -135,7 +135,7 @@ public final class ReadCounter {
     }
 
     /** Seconds since the oldest read not yet committed to the database was counted; 0 when there is none. */
-    public double flushLagSeconds() {
+    double flushLagSeconds() {
         long pending = oldestPendingNanos.get();
         long inflight = oldestInflightNanos;
         long oldest = pending == 0 ? inflight : inflight == 0 ? pending : Math.min(pending, inflight);
@@ -236,10 +236,5 @@ public final class ReadCounter {
                 }
             }
         }
-    }
-
-    /** Keys whose counts are held in memory right now. */
-    int trackedKeys() {
-        return keys.size();
     }
 }

@@ -7,6 +7,8 @@ import static org.awaitility.Awaitility.await;
 import io.cqrs.read.ProjectorDouble;
 import io.cqrs.read.ReadHttp;
 import io.cqrs.read.ReadServiceTest;
+import io.cqrs.stream.RedisConnections;
+import io.cqrs.stream.RedisConnectionsAutoConfiguration;
 import io.cqrs.testsupport.DatabaseOutage;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.http.HttpResponse;
@@ -17,8 +19,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
 @ReadServiceTest
@@ -39,7 +43,7 @@ class HealthIT {
     DataSource dataSource;
 
     @Autowired
-    DataRedisConnectionDetails redis;
+    RedisConnections redis;
 
     ReadHttp http;
 
@@ -75,7 +79,13 @@ class HealthIT {
                 .containsEntry("pending", 0)
                 .containsEntry("threshold_seconds", 1.0)
                 .containsEntry("healthy", true);
-        assertThat(http.get("/actuator/health/readiness").statusCode()).isEqualTo(200);
+        HttpResponse<String> readiness = http.get("/actuator/health/readiness");
+        assertThat(readiness.statusCode()).isEqualTo(200);
+        // The actuator's component reads like GET /health, field names included.
+        assertThat(json(readiness).<Map<String, Object>>read("$.components.readModel.details"))
+                .containsOnlyKeys("read_db", "redis", "projection");
+        assertThat(json(readiness).<Map<String, Object>>read("$.components.readModel.details.projection"))
+                .containsOnlyKeys("lag_seconds", "pending", "threshold_seconds", "healthy");
     }
 
     @Test
@@ -131,26 +141,28 @@ class HealthIT {
 
     @Test
     void degradesWhenRedisDoesNotAnswer() {
-        var nowhere = new DataRedisConnectionDetails() {
-            @Override
-            public Standalone getStandalone() {
-                return Standalone.of("127.0.0.1", 1);
-            }
-        };
-        var events = new EventsProperties(projector.streamName(), ProjectorDouble.GROUP);
-        var properties = new HealthProperties(Duration.ofSeconds(1), Duration.ofSeconds(1));
-        var unreachable = new ProjectionProbe(nowhere, events, properties, new SimpleMeterRegistry());
-        try {
-            ReadHealth health = new ReadHealthCheck(dataSource, unreachable, properties).check();
+        // The probe as the service builds it, from Boot's Redis configuration, pointed at a port nobody listens on.
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(
+                        DataRedisAutoConfiguration.class, RedisConnectionsAutoConfiguration.class))
+                .withPropertyValues("spring.data.redis.url=redis://127.0.0.1:1", "spring.data.redis.connect-timeout=1s")
+                .run(context -> {
+                    var events = new EventsProperties(projector.streamName(), ProjectorDouble.GROUP);
+                    var properties = new HealthProperties(Duration.ofSeconds(1), Duration.ofSeconds(1));
+                    var unreachable = new ProjectionProbe(
+                            context.getBean(RedisConnections.class), events, properties, new SimpleMeterRegistry());
+                    try {
+                        ReadHealth health = new ReadHealthCheck(dataSource, unreachable, properties).check();
 
-            assertThat(health.status()).isEqualTo("DEGRADED");
-            assertThat(health.readDb()).isEqualTo("UP");
-            assertThat(health.redis()).isEqualTo("DOWN");
-            assertThat(health.projection().healthy()).isFalse();
-            assertThat(health.projection().lagSeconds()).isNull();
-        } finally {
-            unreachable.destroy();
-        }
+                        assertThat(health.status()).isEqualTo("DEGRADED");
+                        assertThat(health.readDb()).isEqualTo("UP");
+                        assertThat(health.redis()).isEqualTo("DOWN");
+                        assertThat(health.projection().healthy()).isFalse();
+                        assertThat(health.projection().lagSeconds()).isNull();
+                    } finally {
+                        unreachable.stop();
+                    }
+                });
     }
 
     @Test
@@ -167,7 +179,7 @@ class HealthIT {
                             () -> assertThat(probe.lagSeconds(probe.inspect())).isPositive());
         } finally {
             projector.redis().del(stream);
-            probe.destroy();
+            probe.stop();
         }
     }
 }

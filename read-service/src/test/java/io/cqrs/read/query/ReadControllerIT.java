@@ -7,21 +7,24 @@ import static org.awaitility.Awaitility.await;
 import io.cqrs.read.ProjectorDouble;
 import io.cqrs.read.ReadHttp;
 import io.cqrs.read.ReadServiceTest;
-import io.cqrs.read.changes.VersionWaiters;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
 @ReadServiceTest
@@ -34,9 +37,6 @@ class ReadControllerIT {
     ProjectorDouble projector;
 
     @Autowired
-    VersionWaiters waiters;
-
-    @Autowired
     MeterRegistry meters;
 
     ReadHttp http;
@@ -46,11 +46,17 @@ class ReadControllerIT {
         http = new ReadHttp(port);
     }
 
+    /** Requests waiting for a version right now, as the service reports them. */
+    double waiting() {
+        return meters.get("cqrs.read.waiters").gauge().value();
+    }
+
     static String uniqueKey(String prefix) {
         return prefix + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
     }
 
     @Nested
+    @ExtendWith(OutputCaptureExtension.class)
     class Read {
 
         @Test
@@ -133,6 +139,23 @@ class ReadControllerIT {
         }
 
         @Test
+        void answersNotFoundTheSameWhetherTheFilterOrTheControllerTookTheRequest() {
+            // The plain read is PlainReadFilter's; with a parameter, the controller's.
+            String key = uniqueKey("unknown-");
+
+            HttpResponse<String> plain = http.read(key);
+            HttpResponse<String> withParameter = http.read(key, "wait_ms=0");
+
+            assertNotFound(plain);
+            assertNotFound(withParameter);
+            assertThat(json(plain).<Map<String, Object>>read("$"))
+                    .isEqualTo(json(withParameter).<Map<String, Object>>read("$"))
+                    .containsEntry("key", key)
+                    .containsEntry("title", "Record not found")
+                    .containsEntry("instance", "/read/" + key);
+        }
+
+        @Test
         void answersNotFoundForADeletedKey() {
             String key = uniqueKey("deleted-");
             projector.write(key, "soon gone", 1);
@@ -176,6 +199,29 @@ class ReadControllerIT {
             assertThat(json(response).read("$.key", String.class)).isEqualTo(key);
         }
 
+        @Test
+        void answersADatabaseBugWithAGenericServerErrorAndLogsIt(CapturedOutput output) {
+            // A bug, not an outage: the statement names a column the table does not have. Retrying cannot help.
+            String key = uniqueKey("sql-bug-");
+            projector.jdbc().execute("alter table records rename column value to value_renamed_by_test");
+            HttpResponse<String> response;
+            try {
+                response = http.read(key);
+            } finally {
+                projector.jdbc().execute("alter table records rename column value_renamed_by_test to value");
+            }
+
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(500);
+            assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+            assertThat(response.headers().firstValue("Retry-After")).isEmpty();
+            var body = json(response);
+            assertThat(body.read("$.type", String.class)).isEqualTo("urn:cqrs:problem:internal-error");
+            assertThat(body.read("$.detail", String.class)).isEqualTo("Unexpected error");
+            assertThat(body.read("$.success", Boolean.class)).isFalse();
+            assertThat(response.body()).doesNotContain("value_renamed_by_test", "select");
+            assertThat(output).contains("Unexpected error", "BadSqlGrammarException", "\tat ");
+        }
+
         private static void assertNotFound(HttpResponse<String> response) {
             assertThat(response.statusCode()).isEqualTo(404);
             assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
@@ -206,11 +252,11 @@ class ReadControllerIT {
             String key = uniqueKey("ryw-wait-");
             projector.write(key, "old", 1);
             http.read(key); // cached at version 1
-            int waitingBefore = waiters.size();
+            double waitingBefore = waiting();
 
             CompletableFuture<HttpResponse<String>> read =
                     CompletableFuture.supplyAsync(() -> http.read(key, "min_version=2&wait_ms=10000"));
-            await().atMost(Duration.ofSeconds(10)).until(() -> waiters.size() > waitingBefore);
+            await().atMost(Duration.ofSeconds(10)).until(() -> waiting() > waitingBefore);
             projector.write(key, "new", 2);
 
             HttpResponse<String> response = read.join();
@@ -257,8 +303,14 @@ class ReadControllerIT {
             assertThat(response.statusCode()).isEqualTo(400);
             assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
             var body = json(response);
+            String parameter = query.substring(0, query.indexOf('='));
             assertThat(body.read("$.success", Boolean.class)).isFalse();
-            assertThat(body.read("$.detail", String.class)).contains(query.substring(0, query.indexOf('=')));
+            assertThat(body.read("$.detail", String.class)).contains(parameter);
+            assertThat(body.<List<Map<String, String>>>read("$.violations"))
+                    .singleElement()
+                    .satisfies(violation -> assertThat(violation)
+                            .containsOnlyKeys("field", "message")
+                            .containsEntry("field", parameter));
         }
     }
 }

@@ -1,7 +1,5 @@
-package io.cqrs.read.stats;
+package io.cqrs.read.health;
 
-import com.fasterxml.jackson.annotation.JsonProperty;
-import io.cqrs.read.health.ProjectionProbe;
 import io.cqrs.read.readcount.ReadCounter;
 import io.cqrs.stream.GroupStatus;
 import io.cqrs.stream.StreamStatus;
@@ -100,11 +98,11 @@ class StatsController {
      */
     record Stats(
             long records,
-            @JsonProperty("total_reads") long totalReads,
-            @JsonProperty("total_writes") long totalWrites,
-            @JsonProperty("events_published") @Nullable Long eventsPublished,
-            @JsonProperty("events_projected") long eventsProjected,
-            @JsonProperty("events_dead_lettered") long eventsDeadLettered,
+            long totalReads,
+            long totalWrites,
+            @Nullable Long eventsPublished,
+            long eventsProjected,
+            long eventsDeadLettered,
             StreamStats stream,
             ProjectionStats projection) {}
 
@@ -114,10 +112,10 @@ class StatsController {
             String group,
             @Nullable Long length,
             @Nullable Long pending,
-            @JsonProperty("group_lag") @Nullable Long groupLag) {}
+            @Nullable Long groupLag) {}
 
     record ProjectionStats(
-            @JsonProperty("lag_seconds") @Nullable Double lagSeconds,
-            @JsonProperty("last_event_id") @Nullable String lastEventId,
-            @JsonProperty("last_applied_at") @Nullable Instant lastAppliedAt) {}
+            @Nullable Double lagSeconds,
+            @Nullable String lastEventId,
+            @Nullable Instant lastAppliedAt) {}
 }

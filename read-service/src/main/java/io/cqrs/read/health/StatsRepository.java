@@ -1,4 +1,4 @@
-package io.cqrs.read.stats;
+package io.cqrs.read.health;
 
 import java.time.Instant;
 import java.time.OffsetDateTime;

@@ -1,4 +1,4 @@
-package io.cqrs.read.stats;
+package io.cqrs.read.health;
 
 import static io.cqrs.read.ReadHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -74,6 +74,25 @@ class StatsIT {
         assertThat(Instant.parse(body.read("$.projection.last_applied_at", String.class)))
                 .isEqualTo(Instant.parse("2026-11-21T05:00:00.123456Z"));
         assertThat(body.read("$.projection.lag_seconds", Double.class)).isNotNegative();
+    }
+
+    @Test
+    void movesWithWhatTheProjectorApplies() {
+        var http = new ReadHttp(port);
+        Map<String, Object> before = json(http.get("/stats")).read("$");
+        String key = "stats-projected-" + System.nanoTime();
+
+        projector.write(key, "v1", 1);
+        projector.write(key, "v2", 2);
+        projector.write(key, "v1 again", 1); // stale: the version guard skips it, and it is counted as projected
+        projector.delete(key, 3);
+
+        Map<String, Object> after = json(http.get("/stats")).read("$");
+        assertThat(after.get("records")).isEqualTo(before.get("records"));
+        assertThat(((Number) after.get("total_writes")).longValue())
+                .isEqualTo(((Number) before.get("total_writes")).longValue() + 2);
+        assertThat(((Number) after.get("events_projected")).longValue())
+                .isEqualTo(((Number) before.get("events_projected")).longValue() + 4);
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.cqrs.read.web;
+package io.cqrs.read.query;
 
 import org.springframework.boot.tomcat.TomcatConnectorCustomizer;
 import org.springframework.context.annotation.Bean;
