@@ -58,7 +58,8 @@ public final class LazyRedisConnection implements AutoCloseable {
         synchronized (connecting) {
             var current = connection;
             connection = null;
-            if (current != null) {
+            // Boot's client closes every connection it made when it stops (lifecycle phase 0), often before us.
+            if (current != null && !closed(current)) {
                 current.close();
             }
         }
