@@ -2,8 +2,11 @@ package io.cqrs.write.outbox;
 
 import io.cqrs.events.EventCodec;
 import io.cqrs.events.RecordEvent;
+import io.cqrs.stream.LazyRedisConnection;
+import io.cqrs.stream.RedisConnections;
 import io.lettuce.core.LettuceFutures;
 import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -11,13 +14,14 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
-import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -36,18 +40,20 @@ public class OutboxRelay implements DisposableBean {
     private final TransactionTemplate transactions;
     private final Counter published;
     private final Counter failures;
-    private final OwnRedisConnection connection;
+    private final LazyRedisConnection connection;
     private volatile long pausedUntilNanos = System.nanoTime();
 
     OutboxRelay(
-            LettuceConnectionFactory redis,
+            RedisConnections redis,
+            DataRedisProperties redisProperties,
             StreamProperties stream,
             OutboxProperties properties,
             OutboxRepository outbox,
             TransactionTemplate transactions,
             MeterRegistry meters) {
         this.transactions = transactions;
-        this.connection = new OwnRedisConnection(redis);
+        this.connection =
+                redis.lazy(Objects.requireNonNullElse(redisProperties.getTimeout(), RedisURI.DEFAULT_TIMEOUT_DURATION));
         this.stream = stream.stream();
         this.properties = properties;
         this.outbox = outbox;
@@ -104,7 +110,7 @@ public class OutboxRelay implements DisposableBean {
         var futures = new ArrayList<RedisFuture<String>>(events.size());
         String error = null;
         try {
-            var commands = connection.get().async();
+            var commands = connection.async();
             for (RecordEvent event : events) {
                 futures.add(commands.xadd(stream, EventCodec.encode(event)));
             }

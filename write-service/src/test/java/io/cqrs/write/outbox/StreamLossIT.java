@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.cqrs.events.EventCodec;
 import io.cqrs.events.EventStreams;
+import io.cqrs.stream.RedisConnections;
 import io.cqrs.testsupport.RealServers;
 import io.cqrs.testsupport.RedisProcess;
 import io.cqrs.testsupport.TestStream;
@@ -23,12 +24,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 import org.springframework.context.annotation.Primary;
-import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
@@ -74,7 +75,10 @@ class StreamLossIT {
     OutboxProperties properties;
 
     @Autowired
-    LettuceConnectionFactory redisFactory;
+    RedisConnections redisConnections;
+
+    @Autowired
+    DataRedisProperties redisProperties;
 
     @Autowired
     MeterRegistry meters;
@@ -155,7 +159,8 @@ class StreamLossIT {
     }
 
     private StreamLossDetector detector(String streamName, MeterRegistry registry) {
-        return new StreamLossDetector(redisFactory, new StreamProperties(streamName), outbox, properties, registry);
+        return new StreamLossDetector(
+                redisConnections, redisProperties, new StreamProperties(streamName), outbox, properties, registry);
     }
 
     private long insertUnpublished(String name) {
