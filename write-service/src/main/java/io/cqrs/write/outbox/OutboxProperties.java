@@ -17,6 +17,7 @@ import org.springframework.validation.annotation.Validated;
  * @param sweepBatch rows per sweeper transaction
  * @param maxBackoff longest wait between two attempts at one row
  * @param retention how long published rows are kept for replay
+ * @param cleanupInterval how often published rows and Idempotency-Keys past their retention are deleted
  * @param cleanupBatch rows deleted per cleanup statement
  * @param lossCheckInterval how often the stream is checked for lost data ({@link StreamLossDetector})
  * @param replayBatch rows marked for republication per transaction when replaying after a loss
@@ -31,6 +32,7 @@ public record OutboxProperties(
         @DefaultValue("1000") @Positive int sweepBatch,
         @DefaultValue("60s") @NotNull Duration maxBackoff,
         @DefaultValue("24h") @NotNull Duration retention,
+        @DefaultValue("1m") @NotNull Duration cleanupInterval,
         @DefaultValue("10000") @Positive int cleanupBatch,
         @DefaultValue("5s") @NotNull Duration lossCheckInterval,
         @DefaultValue("10000") @Positive int replayBatch) {}

@@ -5,7 +5,8 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
-import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.scheduling.annotation.SchedulingConfigurer;
+import org.springframework.scheduling.config.ScheduledTaskRegistrar;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -16,7 +17,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * a failed row waits with exponential backoff. Also deletes published rows past the retention window.
  */
 @Component
-class OutboxSweeper {
+class OutboxSweeper implements SchedulingConfigurer {
 
     private static final Logger log = LoggerFactory.getLogger(OutboxSweeper.class);
 
@@ -33,8 +34,12 @@ class OutboxSweeper {
         this.transactions = transactions;
     }
 
-    @Scheduled(fixedDelayString = "${cqrs.outbox.sweep-interval:1s}")
-    // With the database gone, beginning the transaction fails with a TransactionException, not a DataAccessException.
+    @Override
+    public void configureTasks(ScheduledTaskRegistrar registrar) {
+        registrar.addFixedDelayTask(this::sweep, properties.sweepInterval());
+        registrar.addFixedDelayTask(this::deleteExpired, properties.cleanupInterval());
+    }
+
     void sweep() {
         try {
             int total = 0;
@@ -48,6 +53,7 @@ class OutboxSweeper {
                 log.info("Swept {} events from the outbox to the stream", total);
             }
         } catch (DataAccessException | TransactionException e) {
+            // With the database gone, beginning the transaction fails with a TransactionException.
             log.warn("Outbox sweep failed, trying again in {}: {}", properties.sweepInterval(), e.getMessage());
         }
     }
@@ -71,7 +77,6 @@ class OutboxSweeper {
         return publication.streamIds().size();
     }
 
-    @Scheduled(fixedDelayString = "${cqrs.outbox.cleanup-interval:1m}")
     void deleteExpired() {
         try {
             int deleted;

@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
 import org.springframework.dao.DataAccessException;
-import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.scheduling.annotation.SchedulingConfigurer;
+import org.springframework.scheduling.config.ScheduledTaskRegistrar;
 import org.springframework.stereotype.Component;
 
 /**
@@ -40,7 +41,7 @@ import org.springframework.stereotype.Component;
  * adopts the token without replaying: there is no earlier life of the stream to lose.
  */
 @Component
-class StreamLossDetector implements DisposableBean {
+class StreamLossDetector implements SchedulingConfigurer, DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(StreamLossDetector.class);
 
@@ -87,7 +88,11 @@ class StreamLossDetector implements DisposableBean {
     /** @param rows outbox rows this check marked for republication */
     record Check(Outcome outcome, long rows) {}
 
-    @Scheduled(fixedDelayString = "${cqrs.outbox.loss-check-interval:5s}")
+    @Override
+    public void configureTasks(ScheduledTaskRegistrar registrar) {
+        registrar.addFixedDelayTask(this::checkOnSchedule, properties.lossCheckInterval());
+    }
+
     void checkOnSchedule() {
         try {
             check();
