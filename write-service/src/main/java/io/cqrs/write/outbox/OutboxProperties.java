@@ -1,8 +1,8 @@
 package io.cqrs.write.outbox;
 
-import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Positive;
 import java.time.Duration;
+import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -25,14 +25,14 @@ import org.springframework.validation.annotation.Validated;
 @Validated
 @ConfigurationProperties("cqrs.outbox")
 public record OutboxProperties(
-        @DefaultValue("1s") @NotNull Duration publishTimeout,
-        @DefaultValue("1s") @NotNull Duration pauseAfterFailure,
-        @DefaultValue("1s") @NotNull Duration sweepInterval,
-        @DefaultValue("2s") @NotNull Duration sweepDelay,
+        @DefaultValue("1s") @DurationMin(millis = 1) Duration publishTimeout,
+        @DefaultValue("1s") @DurationMin(millis = 0) Duration pauseAfterFailure,
+        @DefaultValue("1s") @DurationMin(millis = 1) Duration sweepInterval,
+        @DefaultValue("2s") @DurationMin(millis = 0) Duration sweepDelay,
         @DefaultValue("1000") @Positive int sweepBatch,
-        @DefaultValue("60s") @NotNull Duration maxBackoff,
-        @DefaultValue("24h") @NotNull Duration retention,
-        @DefaultValue("1m") @NotNull Duration cleanupInterval,
+        @DefaultValue("60s") @DurationMin(millis = 1) Duration maxBackoff,
+        @DefaultValue("24h") @DurationMin(millis = 1) Duration retention,
+        @DefaultValue("1m") @DurationMin(millis = 1) Duration cleanupInterval,
         @DefaultValue("10000") @Positive int cleanupBatch,
-        @DefaultValue("5s") @NotNull Duration lossCheckInterval,
+        @DefaultValue("5s") @DurationMin(millis = 1) Duration lossCheckInterval,
         @DefaultValue("10000") @Positive int replayBatch) {}
