@@ -1,8 +1,6 @@
 package io.cqrs.write.outbox;
 
-import io.cqrs.events.RecordDeleted;
 import io.cqrs.events.RecordEvent;
-import io.cqrs.events.RecordWritten;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
@@ -13,7 +11,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
-/** Publication state of the outbox rows; the events themselves are rebuilt from their commands. */
+/** Publication state of the outbox rows; the events themselves are built from their commands' rows. */
 @Repository
 class OutboxRepository {
 
@@ -77,12 +75,12 @@ class OutboxRepository {
                         for update of o skip locked
                         """)
                 .param(limit)
-                .query((rs, row) -> event(
+                .query((rs, row) -> OutboxEvents.of(
                         rs.getLong("id"),
                         rs.getString("key"),
-                        rs.getLong("version"),
-                        rs.getString("op"),
+                        "delete".equals(rs.getString("op")),
                         rs.getString("value"),
+                        rs.getLong("version"),
                         rs.getLong("write_count"),
                         rs.getTimestamp("created_at").toInstant()))
                 .list();
@@ -173,13 +171,6 @@ class OutboxRepository {
     }
 
     record Backlog(long rows, @Nullable Instant oldestCreatedAt) {}
-
-    private static RecordEvent event(
-            long id, String key, long version, String op, @Nullable String value, long writeCount, Instant createdAt) {
-        return "delete".equals(op)
-                ? new RecordDeleted(id, key, version, writeCount, createdAt)
-                : new RecordWritten(id, key, java.util.Objects.requireNonNull(value), version, writeCount, createdAt);
-    }
 
     private static String interval(Duration duration) {
         return duration.toMillis() + " milliseconds";
