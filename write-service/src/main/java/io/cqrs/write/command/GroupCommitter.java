@@ -3,7 +3,8 @@ package io.cqrs.write.command;
 import io.cqrs.events.RecordEvent;
 import io.cqrs.write.command.PendingUnit.IdempotencyClaim;
 import io.cqrs.write.command.PendingUnit.Outcome;
-import io.cqrs.write.outbox.OutboxRelay;
+import io.cqrs.write.outbox.CommittedPublisher;
+import io.cqrs.write.outbox.OutboxProperties;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -21,7 +22,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -35,10 +35,10 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Group commit: requests queue their units here; a few committer threads each take what has queued up (up to
- * {@code groupMaxCommands}) and apply it in one transaction — commands, key states, outbox rows and counters. A
- * publisher thread then sends the events of every group committed meanwhile in one pipelined batch, answers the
- * requests and marks the outbox rows, while the committers already work on the next groups. Under load, groups grow
- * by themselves; alone, a request goes through at once.
+ * {@code groupMaxCommands}) and apply it in one transaction — commands, key states, outbox rows and counters — then
+ * hand the committed group to {@link CommittedPublisher}, which publishes its events and answers the requests while
+ * the committers already work on the next groups. Under load, groups grow by themselves; alone, a request goes through
+ * at once.
  */
 @Component
 class GroupCommitter implements SmartLifecycle {
@@ -48,29 +48,29 @@ class GroupCommitter implements SmartLifecycle {
     private static final long DATABASE_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final CommandRepository commands;
-    private final OutboxRelay relay;
+    private final CommittedPublisher publisher;
+    private final OutboxProperties outbox;
     private final TransactionTemplate transactions;
     private final WriteProperties properties;
     private final BlockingQueue<PendingUnit> queue = new LinkedBlockingQueue<>();
-    private final BlockingQueue<Map<PendingUnit, Outcome>> committed = new LinkedBlockingQueue<>();
     private final AtomicInteger queuedCommands = new AtomicInteger();
     private final Counter overloaded;
     private final DistributionSummary groupSizes;
     private final Timer commitTimes;
     private final List<Thread> committers = new ArrayList<>();
-    private @Nullable Thread publisher;
     private volatile boolean running;
-    private volatile boolean committersDone;
     private volatile long databaseUnavailableUntil = System.nanoTime();
 
     GroupCommitter(
             CommandRepository commands,
-            OutboxRelay relay,
+            CommittedPublisher publisher,
+            OutboxProperties outbox,
             TransactionTemplate transactions,
             WriteProperties properties,
             MeterRegistry meters) {
         this.commands = commands;
-        this.relay = relay;
+        this.publisher = publisher;
+        this.outbox = outbox;
         this.transactions = transactions;
         this.properties = properties;
         this.overloaded = Counter.builder("cqrs.write.overloaded")
@@ -172,7 +172,7 @@ class GroupCommitter implements SmartLifecycle {
             failAll(group, e);
             return;
         }
-        committed.add(outcomes);
+        handOver(outcomes);
     }
 
     private Map<PendingUnit, Outcome> commitWithRetries(List<PendingUnit> group, int totalsSlot) {
@@ -199,7 +199,7 @@ class GroupCommitter implements SmartLifecycle {
         var numbered = plan.commands();
         List<StoredCommand> stored = numbered.isEmpty()
                 ? List.of()
-                : commands.store(numbered, plan.newKeys(), plan.changedKeys(), totalsSlot, relay.headStart());
+                : commands.store(numbered, plan.newKeys(), plan.changedKeys(), totalsSlot, outbox.sweepDelay());
         int next = 0;
         for (var step : plan.steps()) {
             var unitCommands = stored.subList(next, next + step.commands().size());
@@ -255,52 +255,18 @@ class GroupCommitter implements SmartLifecycle {
         return claimed;
     }
 
-    private void publishCommitted() {
-        var groups = new ArrayList<Map<PendingUnit, Outcome>>();
-        while (!committersDone || !committed.isEmpty()) {
-            try {
-                var first = committed.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
-                }
-                groups.add(first);
-                committed.drainTo(groups);
-                publishAndAnswer(groups);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            } catch (RuntimeException e) {
-                // Never let this thread die: every later committed request would wait for an answer forever.
-                log.error("Publishing {} committed groups failed unexpectedly", groups.size(), e);
-            } finally {
-                groups.clear();
-            }
-        }
-    }
-
-    private void publishAndAnswer(List<Map<PendingUnit, Outcome>> groups) {
+    // The publisher answers the group's requests once their events were offered to Redis.
+    private void handOver(Map<PendingUnit, Outcome> outcomes) {
         var events = new ArrayList<RecordEvent>();
-        groups.forEach(outcomes -> outcomes.values().forEach(outcome -> {
+        outcomes.values().forEach(outcome -> {
             if (outcome instanceof Outcome.Applied applied) {
                 applied.commands().forEach(c -> events.add(c.event()));
             }
-        }));
-        Map<Long, String> streamIds = Map.of();
-        try {
-            streamIds = relay.publishNow(events);
-        } finally {
-            // Committed is committed: every request is answered, with the event ids Redis gave in time, if any.
-            var published = streamIds;
-            groups.forEach(outcomes ->
-                    outcomes.forEach((unit, outcome) -> unit.outcome().complete(withEventIds(outcome, published))));
-        }
-        try {
-            relay.confirm(streamIds);
-        } catch (DataAccessException | TransactionException e) {
-            // The events are on the stream; the sweeper will publish them again, which the projector ignores.
-            // (With the database gone, the transaction fails to begin or to roll back: TransactionException.)
-            log.warn("Could not mark {} published events in the outbox: {}", streamIds.size(), e.getMessage());
-        }
+        });
+        publisher.publish(
+                events,
+                streamIds ->
+                        outcomes.forEach((unit, outcome) -> unit.outcome().complete(withEventIds(outcome, streamIds))));
     }
 
     private static Outcome withEventIds(Outcome outcome, Map<Long, String> streamIds) {
@@ -328,8 +294,6 @@ class GroupCommitter implements SmartLifecycle {
                     .daemon(false)
                     .start(() -> run(slot)));
         }
-        committersDone = false;
-        publisher = Thread.ofPlatform().name("group-publisher").daemon(false).start(this::publishCommitted);
         log.info(
                 "Group commit started with {} committers, up to {} commands per transaction",
                 properties.committers(),
@@ -342,18 +306,13 @@ class GroupCommitter implements SmartLifecycle {
         running = false;
         committers.forEach(this::join);
         committers.clear();
-        committersDone = true;
-        join(publisher);
         PendingUnit left;
         while ((left = queue.poll()) != null) {
             left.outcome().completeExceptionally(new WriteStoreUnavailable("the write service is shutting down"));
         }
     }
 
-    private void join(@Nullable Thread thread) {
-        if (thread == null) {
-            return;
-        }
+    private void join(Thread thread) {
         try {
             thread.join(properties.commitTimeout().toMillis());
         } catch (InterruptedException e) {
@@ -366,9 +325,12 @@ class GroupCommitter implements SmartLifecycle {
         return running;
     }
 
-    /** Stops after the web server has stopped taking requests, and before the connection pool closes. */
+    /**
+     * Stops after the web server has stopped taking requests, before the publisher it hands over to, and before the
+     * connection pool closes.
+     */
     @Override
     public int getPhase() {
-        return SmartLifecycle.DEFAULT_PHASE - 4096;
+        return CommittedPublisher.PHASE + 1;
     }
 }
