@@ -1,22 +1,14 @@
 package io.cqrs.write.command;
 
 import io.cqrs.events.RecordEvent;
-import io.cqrs.write.command.PendingUnit.IdempotencyClaim;
 import io.cqrs.write.command.PendingUnit.Outcome;
 import io.cqrs.write.outbox.CommittedPublisher;
-import io.cqrs.write.outbox.OutboxProperties;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
@@ -25,13 +17,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
-import org.springframework.dao.ConcurrencyFailureException;
 import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DataAccessResourceFailureException;
-import org.springframework.dao.DuplicateKeyException;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.TransactionException;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Group commit: requests queue their units here; a few committer threads each take what has queued up (up to
@@ -44,48 +33,31 @@ import org.springframework.transaction.support.TransactionTemplate;
 class GroupCommitter implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(GroupCommitter.class);
-    private static final int MAX_ATTEMPTS = 5;
     private static final long DATABASE_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    private final CommandRepository commands;
+    private final GroupTransaction transaction;
     private final CommittedPublisher publisher;
-    private final OutboxProperties outbox;
-    private final TransactionTemplate transactions;
     private final WriteProperties properties;
     private final BlockingQueue<PendingUnit> queue = new LinkedBlockingQueue<>();
     private final AtomicInteger queuedCommands = new AtomicInteger();
     private final Counter overloaded;
-    private final DistributionSummary groupSizes;
-    private final Timer commitTimes;
     private final List<Thread> committers = new ArrayList<>();
     private volatile boolean running;
     private volatile long databaseUnavailableUntil = System.nanoTime();
 
     GroupCommitter(
-            CommandRepository commands,
+            GroupTransaction transaction,
             CommittedPublisher publisher,
-            OutboxProperties outbox,
-            TransactionTemplate transactions,
             WriteProperties properties,
             MeterRegistry meters) {
-        this.commands = commands;
+        this.transaction = transaction;
         this.publisher = publisher;
-        this.outbox = outbox;
-        this.transactions = transactions;
         this.properties = properties;
         this.overloaded = Counter.builder("cqrs.write.overloaded")
                 .description("Requests refused with 503 because too many writes were already queued")
                 .register(meters);
         Gauge.builder("cqrs.write.queued.commands", queuedCommands, AtomicInteger::get)
                 .description("Commands waiting for a group-commit transaction")
-                .register(meters);
-        this.groupSizes = DistributionSummary.builder("cqrs.write.group.commands")
-                .description("Commands per group-commit transaction")
-                .publishPercentileHistogram()
-                .register(meters);
-        this.commitTimes = Timer.builder("cqrs.write.group.commit")
-                .description("Time to apply one group in the write database")
-                .publishPercentileHistogram()
                 .register(meters);
     }
 
@@ -154,7 +126,7 @@ class GroupCommitter implements SmartLifecycle {
         }
         Map<PendingUnit, Outcome> outcomes;
         try {
-            outcomes = commitWithRetries(group, totalsSlot);
+            outcomes = transaction.commit(group, totalsSlot);
         } catch (DataAccessResourceFailureException | TransactionException e) {
             // Fail fast for a moment instead of making every queued request wait out a connection timeout.
             databaseUnavailableUntil = System.nanoTime() + DATABASE_PAUSE_NANOS;
@@ -173,86 +145,6 @@ class GroupCommitter implements SmartLifecycle {
             return;
         }
         handOver(outcomes);
-    }
-
-    private Map<PendingUnit, Outcome> commitWithRetries(List<PendingUnit> group, int totalsSlot) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return commitTimes.record(() -> transactions.execute(status -> commit(group, totalsSlot)));
-            } catch (DuplicateKeyException | ConcurrencyFailureException e) {
-                // Another instance created one of our new keys first, or a deadlock: the next attempt sees its rows.
-                if (attempt == MAX_ATTEMPTS) {
-                    throw e;
-                }
-                log.debug("Retrying group after a concurrent change (attempt {}): {}", attempt, e.getMessage());
-            }
-        }
-    }
-
-    private Map<PendingUnit, Outcome> commit(List<PendingUnit> group, int totalsSlot) {
-        // Identity: units are records holding whole command lists, too costly to hash by value.
-        Map<PendingUnit, Outcome> outcomes = new IdentityHashMap<>();
-        var units = claimIdempotencyKeys(group, outcomes);
-        var keys = new LinkedHashSet<String>();
-        units.forEach(unit -> unit.commands().forEach(c -> keys.add(c.key())));
-        var plan = GroupPlan.of(units, commands.lockStates(keys));
-        var numbered = plan.commands();
-        List<StoredCommand> stored = numbered.isEmpty()
-                ? List.of()
-                : commands.store(numbered, plan.newKeys(), plan.changedKeys(), totalsSlot, outbox.sweepDelay());
-        int next = 0;
-        for (var step : plan.steps()) {
-            var unitCommands = stored.subList(next, next + step.commands().size());
-            next += step.commands().size();
-            IdempotencyClaim claim = step.unit().claim();
-            if (step.nothingToDelete() != null) {
-                outcomes.put(step.unit(), new Outcome.NothingToDelete(step.nothingToDelete()));
-                if (claim != null) {
-                    commands.releaseIdempotencyKey(claim.key());
-                }
-            } else {
-                outcomes.put(step.unit(), new Outcome.Applied(List.copyOf(unitCommands)));
-                if (claim != null) {
-                    commands.completeIdempotencyKey(
-                            claim.key(),
-                            unitCommands.stream().mapToLong(StoredCommand::id).toArray());
-                }
-            }
-        }
-        groupSizes.record(stored.size());
-        return outcomes;
-    }
-
-    // The first unit of the group with a given Idempotency-Key claims it; the others, and those whose key another
-    // request already holds, end as KeyTaken and are answered from the first request's result.
-    private List<PendingUnit> claimIdempotencyKeys(List<PendingUnit> group, Map<PendingUnit, Outcome> outcomes) {
-        var claims = new ArrayList<IdempotencyClaim>();
-        var claimants = new HashMap<String, PendingUnit>();
-        var units = new ArrayList<PendingUnit>(group.size());
-        for (PendingUnit unit : group) {
-            IdempotencyClaim claim = unit.claim();
-            if (claim == null) {
-                units.add(unit);
-            } else if (claimants.putIfAbsent(claim.key(), unit) == null) {
-                claims.add(claim);
-                units.add(unit);
-            } else {
-                outcomes.put(unit, new Outcome.KeyTaken(claim.key()));
-            }
-        }
-        Set<String> taken = commands.claimIdempotencyKeys(claims);
-        if (taken.isEmpty()) {
-            return units;
-        }
-        var claimed = new ArrayList<PendingUnit>(units.size());
-        for (PendingUnit unit : units) {
-            if (unit.claim() != null && taken.contains(unit.claim().key())) {
-                outcomes.put(unit, new Outcome.KeyTaken(unit.claim().key()));
-            } else {
-                claimed.add(unit);
-            }
-        }
-        return claimed;
     }
 
     // The publisher answers the group's requests once their events were offered to Redis.
