@@ -4,7 +4,6 @@ import io.cqrs.write.command.IdempotencyKeyReused;
 import io.cqrs.write.command.InvalidCommand;
 import io.cqrs.write.command.RecordNotFound;
 import io.cqrs.write.command.WriteStoreUnavailable;
-import io.micrometer.core.instrument.MeterRegistry;
 import java.net.URI;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -30,15 +29,8 @@ class ApiErrors extends ResponseEntityExceptionHandler {
     private static final Logger log = LoggerFactory.getLogger(ApiErrors.class);
     static final String RETRY_AFTER_SECONDS = "1";
 
-    private final MeterRegistry meters;
-
-    ApiErrors(MeterRegistry meters) {
-        this.meters = meters;
-    }
-
     @ExceptionHandler
     ResponseEntity<ProblemDetail> invalid(InvalidCommand e) {
-        meters.counter("cqrs.write.commands", "op", e.op(), "result", "invalid").increment();
         var first = e.violations().getFirst();
         var problem = problem(
                 HttpStatus.BAD_REQUEST,
