@@ -3,7 +3,7 @@ package io.cqrs.write.command;
 import java.util.List;
 
 /** A request that breaks the command rules; nothing of it was written. */
-public final class InvalidCommand extends RuntimeException {
+final class InvalidCommand extends RuntimeException {
 
     private final List<Violation> violations;
 
@@ -13,7 +13,7 @@ public final class InvalidCommand extends RuntimeException {
         this.violations = List.copyOf(violations);
     }
 
-    public List<Violation> violations() {
+    List<Violation> violations() {
         return violations;
     }
 }

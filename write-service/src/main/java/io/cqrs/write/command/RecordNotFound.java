@@ -1,7 +1,7 @@
 package io.cqrs.write.command;
 
 /** A delete for a key that has no live record: never written, or already deleted. */
-public final class RecordNotFound extends RuntimeException {
+final class RecordNotFound extends RuntimeException {
 
     private final String key;
 
@@ -10,7 +10,7 @@ public final class RecordNotFound extends RuntimeException {
         this.key = key;
     }
 
-    public String key() {
+    String key() {
         return key;
     }
 }

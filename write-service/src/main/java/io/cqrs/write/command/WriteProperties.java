@@ -25,7 +25,7 @@ import org.springframework.validation.annotation.Validated;
  */
 @Validated
 @ConfigurationProperties("cqrs.write")
-public record WriteProperties(
+record WriteProperties(
         @DefaultValue("65536") @Positive int maxValueBytes,
         @DefaultValue("1000") @Positive @Max(10_000) int maxBatchCommands,
         @DefaultValue("8MB") @NotNull DataSize maxBodySize,

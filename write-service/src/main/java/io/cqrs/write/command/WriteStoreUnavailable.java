@@ -1,7 +1,7 @@
 package io.cqrs.write.command;
 
 /** The write database cannot take commands right now; nothing was written and the client should retry. */
-public final class WriteStoreUnavailable extends RuntimeException {
+final class WriteStoreUnavailable extends RuntimeException {
 
     WriteStoreUnavailable(String message, Throwable cause) {
         super(message, cause);

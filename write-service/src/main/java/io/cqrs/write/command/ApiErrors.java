@@ -1,9 +1,5 @@
-package io.cqrs.write.web;
+package io.cqrs.write.command;
 
-import io.cqrs.write.command.IdempotencyKeyReused;
-import io.cqrs.write.command.InvalidCommand;
-import io.cqrs.write.command.RecordNotFound;
-import io.cqrs.write.command.WriteStoreUnavailable;
 import java.net.URI;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;

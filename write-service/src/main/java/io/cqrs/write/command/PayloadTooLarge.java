@@ -1,4 +1,4 @@
-package io.cqrs.write.web;
+package io.cqrs.write.command;
 
 import java.io.IOException;
 import org.jspecify.annotations.Nullable;

@@ -1,6 +1,5 @@
-package io.cqrs.write.web;
+package io.cqrs.write.command;
 
-import io.cqrs.write.command.WriteProperties;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletException;
