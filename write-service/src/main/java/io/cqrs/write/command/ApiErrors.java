@@ -1,15 +1,24 @@
 package io.cqrs.write.command;
 
 import java.net.URI;
+import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientConnectionException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.QueryTimeoutException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.transaction.CannotCreateTransactionException;
+import org.springframework.transaction.TransactionSystemException;
+import org.springframework.web.ErrorResponseException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.WebRequest;
@@ -17,76 +26,66 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
 
 /**
  * Every error as an RFC 9457 problem body with a stable {@code type}, a readable {@code detail} and, as the
- * prototype's clients expect, {@code "success": false}. Framework errors (415, 405, malformed JSON) get the same shape.
+ * prototype's clients expect, {@code "success": false}. Our exceptions carry their own problem
+ * ({@link ErrorResponseException}) and Spring renders them; framework errors (415, 405, malformed JSON) get our shape
+ * here. A write database that cannot be reached is a 503 with {@code Retry-After}; anything else is a 500 whose cause
+ * is logged, never sent.
  */
 @RestControllerAdvice
 class ApiErrors extends ResponseEntityExceptionHandler {
 
-    private static final Logger log = LoggerFactory.getLogger(ApiErrors.class);
+    static final String UNAVAILABLE = "write-store-unavailable";
     static final String RETRY_AFTER_SECONDS = "1";
 
-    @ExceptionHandler
-    ResponseEntity<ProblemDetail> invalid(InvalidCommand e) {
-        var first = e.violations().getFirst();
+    private static final Logger log = LoggerFactory.getLogger(ApiErrors.class);
+
+    /** The problem body of this API: {@code urn:cqrs:problem:<type>}, the detail and {@code "success": false}. */
+    static ProblemDetail problem(HttpStatus status, String type, String detail) {
+        var problem = ProblemDetail.forStatusAndDetail(status, detail);
+        problem.setType(URI.create("urn:cqrs:problem:" + type));
+        problem.setProperty("success", false);
+        return problem;
+    }
+
+    @ExceptionHandler({
+        DataAccessResourceFailureException.class,
+        QueryTimeoutException.class,
+        CannotCreateTransactionException.class
+    })
+    @Nullable
+    ResponseEntity<Object> unavailable(Exception e, WebRequest request) {
+        log.warn("Write database unavailable: {}", e.getMessage());
+        var headers = new HttpHeaders();
+        headers.set(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS);
         var problem = problem(
-                HttpStatus.BAD_REQUEST,
-                "invalid-command",
-                "Invalid command: " + first.field() + " " + first.message()
-                        + (e.violations().size() > 1
-                                ? " (and " + (e.violations().size() - 1) + " more)"
-                                : "")
-                        + "; nothing was written");
-        problem.setProperty("violations", e.violations());
-        return ResponseEntity.badRequest().body(problem);
+                HttpStatus.SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                "The write database cannot be reached right now; retry later");
+        return handleExceptionInternal(e, problem, headers, HttpStatus.SERVICE_UNAVAILABLE, request);
+    }
+
+    /** A commit or rollback that failed because the connection went away is an outage; otherwise a bug. */
+    @ExceptionHandler
+    @Nullable
+    ResponseEntity<Object> transactionFailed(TransactionSystemException e, WebRequest request) {
+        return lostConnection(e) ? unavailable(e, request) : unexpected(e, request);
     }
 
     @ExceptionHandler
-    ResponseEntity<ProblemDetail> notFound(RecordNotFound e) {
-        return ResponseEntity.status(HttpStatus.NOT_FOUND)
-                .body(problem(
-                        HttpStatus.NOT_FOUND,
-                        "record-not-found",
-                        "No record with key '" + e.key() + "' to delete: it was never written or is already deleted"));
-    }
-
-    @ExceptionHandler
-    ResponseEntity<ProblemDetail> reused(IdempotencyKeyReused e) {
-        return ResponseEntity.status(HttpStatus.UNPROCESSABLE_CONTENT)
-                .body(problem(HttpStatus.UNPROCESSABLE_CONTENT, "idempotency-key-reused", e.getMessage()));
-    }
-
-    @ExceptionHandler
-    ResponseEntity<ProblemDetail> unavailable(WriteStoreUnavailable e) {
-        return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
-                .header(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS)
-                .body(problem(
-                        HttpStatus.SERVICE_UNAVAILABLE,
-                        "write-store-unavailable",
-                        "Cannot accept writes right now (" + e.getMessage() + "); nothing was written, retry later"));
-    }
-
-    @ExceptionHandler
-    ResponseEntity<ProblemDetail> tooLarge(PayloadTooLarge e) {
-        return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE)
-                .body(problem(HttpStatus.CONTENT_TOO_LARGE, "payload-too-large", e.getMessage()));
-    }
-
-    @ExceptionHandler
-    ResponseEntity<ProblemDetail> unexpected(Exception e) {
+    @Nullable
+    ResponseEntity<Object> unexpected(Exception e, WebRequest request) {
         log.error("Unexpected error", e);
-        return ResponseEntity.internalServerError()
-                .body(problem(
-                        HttpStatus.INTERNAL_SERVER_ERROR,
-                        "internal-error",
-                        "An unexpected error occurred; it has been logged"));
+        var problem = problem(
+                HttpStatus.INTERNAL_SERVER_ERROR, "internal-error", "An unexpected error occurred; it has been logged");
+        return handleExceptionInternal(e, problem, new HttpHeaders(), HttpStatus.INTERNAL_SERVER_ERROR, request);
     }
 
     @Override
     protected @Nullable ResponseEntity<Object> handleHttpMessageNotReadable(
             HttpMessageNotReadableException e, HttpHeaders headers, HttpStatusCode status, WebRequest request) {
-        if (PayloadTooLarge.causes(e) instanceof PayloadTooLarge tooLarge) {
-            return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE)
-                    .body(tooLarge(tooLarge).getBody());
+        var tooLarge = PayloadTooLarge.causes(e);
+        if (tooLarge != null) {
+            return handleExceptionInternal(e, tooLarge.getBody(), headers, tooLarge.getStatusCode(), request);
         }
         var problem = problem(
                 HttpStatus.BAD_REQUEST,
@@ -105,10 +104,17 @@ class ApiErrors extends ResponseEntityExceptionHandler {
         return super.createResponseEntity(body, headers, status, request);
     }
 
-    static ProblemDetail problem(HttpStatus status, String type, String detail) {
-        var problem = ProblemDetail.forStatusAndDetail(status, detail);
-        problem.setType(URI.create("urn:cqrs:problem:" + type));
-        problem.setProperty("success", false);
-        return problem;
+    private static boolean lostConnection(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLTransientConnectionException
+                    || t instanceof SQLRecoverableException
+                    || t instanceof SQLNonTransientConnectionException
+                    || (t instanceof SQLException sql
+                            && sql.getSQLState() != null
+                            && sql.getSQLState().startsWith("08"))) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -14,6 +14,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -121,7 +122,7 @@ class GroupCommitter implements SmartLifecycle {
 
     private void process(List<PendingUnit> group, int totalsSlot) {
         if (System.nanoTime() < databaseUnavailableUntil) {
-            failAll(group, new WriteStoreUnavailable("the write database was unreachable a moment ago"));
+            failAll(group, () -> new WriteStoreUnavailable("the write database was unreachable a moment ago"));
             return;
         }
         Map<PendingUnit, Outcome> outcomes;
@@ -131,7 +132,7 @@ class GroupCommitter implements SmartLifecycle {
             // Fail fast for a moment instead of making every queued request wait out a connection timeout.
             databaseUnavailableUntil = System.nanoTime() + DATABASE_PAUSE_NANOS;
             log.warn("Write database unavailable, {} requests refused: {}", group.size(), e.getMessage());
-            failAll(group, new WriteStoreUnavailable("the write database is unreachable", e));
+            failAll(group, () -> new WriteStoreUnavailable("the write database is unreachable", e));
             return;
         } catch (DataAccessException e) {
             if (group.size() > 1) {
@@ -141,7 +142,7 @@ class GroupCommitter implements SmartLifecycle {
                 return;
             }
             log.error("Request failed in the write database", e);
-            failAll(group, e);
+            failAll(group, () -> e);
             return;
         }
         handOver(outcomes);
@@ -170,8 +171,9 @@ class GroupCommitter implements SmartLifecycle {
         return outcome;
     }
 
-    private static void failAll(List<PendingUnit> group, RuntimeException e) {
-        group.forEach(unit -> unit.outcome().completeExceptionally(e));
+    // An exception per request: the response is built from it.
+    private static void failAll(List<PendingUnit> group, Supplier<RuntimeException> failure) {
+        group.forEach(unit -> unit.outcome().completeExceptionally(failure.get()));
     }
 
     @Override
