@@ -47,42 +47,39 @@ class CommandRepository {
         return states;
     }
 
-    Optional<KeyState> findState(String key) {
-        return jdbc.sql("select key, version, write_count, deleted from key_state where key = ?")
-                .param(key)
-                .query((rs, row) -> keyState(rs))
-                .optional();
-    }
-
     /** Number of rows the totals are spread over, so that concurrent transactions do not queue on one row. */
     static final int TOTALS_SLOTS = 16;
 
     // Everything a group writes after its key states are locked, in one statement (one round trip): the commands, their
     // outbox rows (due for the sweeper after the relay's head start), the new and changed key states and the totals
     // slot. Data-modifying CTEs all run, whether or not the final select reads them; it reports how many key states
-    // were
-    // created, so that a key another transaction created meanwhile (ON CONFLICT DO NOTHING) fails the group for a
-    // retry.
+    // were created, so that a key another transaction created meanwhile (ON CONFLICT DO NOTHING) fails the group for
+    // a retry.
     private static final String STORE_GROUP = """
             with stored as (
                      insert into commands (key, version, op, value, write_count, idempotency_key)
-                     select * from unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[])
+                     select * from unnest(:keys::text[], :versions::bigint[], :ops::text[], :values::text[],
+                                          :writeCounts::bigint[], :idempotencyKeys::text[])
                      returning id, key, version, created_at),
                  queued as (
-                     insert into outbox (command_id, next_attempt_at) select id, now() + ?::interval from stored),
+                     insert into outbox (command_id, next_attempt_at)
+                     select id, now() + :outboxDelay::interval from stored),
                  created as (
                      insert into key_state (key, version, write_count, deleted, updated_at)
-                     select k, v, w, d, now() from unnest(?::text[], ?::bigint[], ?::bigint[], ?::boolean[])
-                         as s(k, v, w, d)
+                     select k, v, w, d, now()
+                     from unnest(:newKeys::text[], :newVersions::bigint[], :newWriteCounts::bigint[],
+                                 :newDeleted::boolean[]) as s(k, v, w, d)
                      on conflict (key) do nothing
                      returning key),
                  changed as (
                      update key_state set version = s.v, write_count = s.w, deleted = s.d, updated_at = now()
-                     from unnest(?::text[], ?::bigint[], ?::bigint[], ?::boolean[]) as s(k, v, w, d)
+                     from unnest(:changedKeys::text[], :changedVersions::bigint[], :changedWriteCounts::bigint[],
+                                 :changedDeleted::boolean[]) as s(k, v, w, d)
                      where key_state.key = s.k),
                  totals as (
-                     update write_totals set commands = commands + ?, writes = writes + ?, deletes = deletes + ?
-                     where slot = ?)
+                     update write_totals
+                     set commands = commands + :commands, writes = writes + :writes, deletes = deletes + :deletes
+                     where slot = :totalsSlot)
             select id, key, version, created_at, (select count(*) from created) as created from stored
             """;
 
@@ -119,11 +116,20 @@ class CommandRepository {
             idempotencyKeys[i] = c.idempotencyKey();
             writes += c.command().op() == Command.Op.WRITE ? 1 : 0;
         }
-        var parameters = new ArrayList<Object>(List.of(keys, versions, ops, values, writeCounts, idempotencyKeys));
-        parameters.add(interval(outboxDelay));
-        parameters.addAll(Arrays.asList(stateColumns(newKeys)));
-        parameters.addAll(Arrays.asList(stateColumns(changedKeys)));
-        parameters.addAll(List.of((long) n, writes, n - writes, totalsSlot));
+        Map<String, Object> parameters = new HashMap<>(32);
+        parameters.put("keys", keys);
+        parameters.put("versions", versions);
+        parameters.put("ops", ops);
+        parameters.put("values", values);
+        parameters.put("writeCounts", writeCounts);
+        parameters.put("idempotencyKeys", idempotencyKeys);
+        parameters.put("outboxDelay", interval(outboxDelay));
+        stateColumns("new", newKeys, parameters);
+        stateColumns("changed", changedKeys, parameters);
+        parameters.put("commands", (long) n);
+        parameters.put("writes", writes);
+        parameters.put("deletes", n - writes);
+        parameters.put("totalsSlot", totalsSlot);
         Map<String, Map<Long, Long>> ids = new HashMap<>();
         var createdAt = new Instant[1];
         var created = new long[1];
@@ -227,17 +233,16 @@ class CommandRepository {
 
     record IdempotentRequest(String requestHash, long[] commandIds) {}
 
-    private static Object[] stateColumns(List<KeyState> states) {
-        return new Object[] {
-            states.stream().map(KeyState::key).toArray(String[]::new),
-            states.stream().mapToLong(KeyState::version).toArray(),
-            states.stream().mapToLong(KeyState::writeCount).toArray(),
-            toBooleans(states)
-        };
-    }
-
-    private static Boolean[] toBooleans(List<KeyState> states) {
-        return states.stream().map(KeyState::deleted).toArray(Boolean[]::new);
+    private static void stateColumns(String prefix, List<KeyState> states, Map<String, Object> parameters) {
+        parameters.put(prefix + "Keys", states.stream().map(KeyState::key).toArray(String[]::new));
+        parameters.put(
+                prefix + "Versions",
+                states.stream().mapToLong(KeyState::version).toArray());
+        parameters.put(
+                prefix + "WriteCounts",
+                states.stream().mapToLong(KeyState::writeCount).toArray());
+        parameters.put(
+                prefix + "Deleted", states.stream().map(KeyState::deleted).toArray(Boolean[]::new));
     }
 
     private static KeyState keyState(ResultSet rs) throws SQLException {

@@ -1,5 +1,6 @@
 package io.cqrs.write.command;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,7 +10,8 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * The rules every command meets before it may join a group commit, so that one bad request can never fail the
- * transaction it would have shared with good ones. Each rule names the field it is about.
+ * transaction it would have shared with good ones. Each method returns the validated commands of a request or throws
+ * {@link InvalidCommand} with every violation, each naming the field it is about.
  */
 @Component
 class CommandRules {
@@ -18,14 +20,54 @@ class CommandRules {
 
     private final int maxValueBytes;
     private final int maxBatchCommands;
+    private final MeterRegistry meters;
 
-    CommandRules(WriteProperties properties) {
+    CommandRules(WriteProperties properties, MeterRegistry meters) {
         this.maxValueBytes = properties.maxValueBytes();
         this.maxBatchCommands = properties.maxBatchCommands();
+        this.meters = meters;
+    }
+
+    /** The write a body's {@code key} and {@code value} ask for. */
+    Command write(@Nullable JsonNode key, @Nullable JsonNode value, @Nullable String idempotencyKey) {
+        var violations = new ArrayList<Violation>();
+        Command command = write("", key, value, violations);
+        checkIdempotencyKey(idempotencyKey, violations);
+        if (command == null || !violations.isEmpty()) {
+            throw refused(Command.Op.WRITE, violations);
+        }
+        return command;
     }
 
     /** The writes of a batch body's {@code commands} array; each violation names its command's index. */
-    List<Command> batch(@Nullable JsonNode commands, List<Violation> violations) {
+    List<Command> batch(@Nullable JsonNode commands, @Nullable String idempotencyKey) {
+        var violations = new ArrayList<Violation>();
+        List<Command> batch = batch(commands, violations);
+        checkIdempotencyKey(idempotencyKey, violations);
+        if (!violations.isEmpty()) {
+            throw refused(Command.Op.WRITE, violations);
+        }
+        return batch;
+    }
+
+    /** A delete of the key taken from a URL path. */
+    Command delete(String key, @Nullable String idempotencyKey) {
+        var violations = new ArrayList<Violation>();
+        checkKey("key", key, violations);
+        checkIdempotencyKey(idempotencyKey, violations);
+        if (!violations.isEmpty()) {
+            throw refused(Command.Op.DELETE, violations);
+        }
+        return Command.delete(key);
+    }
+
+    private InvalidCommand refused(Command.Op op, List<Violation> violations) {
+        meters.counter("cqrs.write.commands", "op", op.label(), "result", "invalid")
+                .increment();
+        return new InvalidCommand(violations);
+    }
+
+    private List<Command> batch(@Nullable JsonNode commands, List<Violation> violations) {
         if (commands == null || commands.isMissingNode() || commands.isNull()) {
             violations.add(new Violation("commands", "is required"));
             return List.of();
@@ -52,15 +94,14 @@ class CommandRules {
     }
 
     /** Idempotency-Keys are 1 to 255 visible ASCII characters, so that they log and compare unambiguously. */
-    void checkIdempotencyKey(@Nullable String key, List<Violation> violations) {
+    private static void checkIdempotencyKey(@Nullable String key, List<Violation> violations) {
         if (key != null && (key.isEmpty() || key.length() > 255 || !key.chars().allMatch(c -> c > 0x20 && c < 0x7f))) {
             violations.add(new Violation("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
         }
     }
 
-    /** The write that {@code key} and {@code value} ask for, or the violations, added to {@code violations}. */
-    @Nullable
-    Command write(String prefix, @Nullable JsonNode key, @Nullable JsonNode value, List<Violation> violations) {
+    private @Nullable Command write(
+            String prefix, @Nullable JsonNode key, @Nullable JsonNode value, List<Violation> violations) {
         int before = violations.size();
         String keyText = text(prefix + "key", key, violations);
         if (keyText != null) {
@@ -73,16 +114,6 @@ class CommandRules {
         return violations.size() == before && keyText != null && valueText != null
                 ? Command.write(keyText, valueText)
                 : null;
-    }
-
-    /** A delete of the key taken from a URL path. */
-    Command delete(String key) {
-        var violations = new ArrayList<Violation>();
-        checkKey("key", key, violations);
-        if (!violations.isEmpty()) {
-            throw new InvalidCommand(Command.Op.DELETE, violations);
-        }
-        return Command.delete(key);
     }
 
     private static @Nullable String text(String field, @Nullable JsonNode node, List<Violation> violations) {

@@ -21,7 +21,7 @@ import org.springframework.stereotype.Service;
  * its commands got. Idempotency-Keys make retries safe: the first request's result is returned, nothing is written.
  */
 @Service
-public class CommandService {
+class CommandService {
 
     private final GroupCommitter committer;
     private final CommandRepository commands;
@@ -37,9 +37,9 @@ public class CommandService {
     }
 
     /** What a request wrote, or — for a retry under the same Idempotency-Key — what its first attempt wrote. */
-    public record Written(List<StoredCommand> commands, boolean replayed) {
+    record Written(List<StoredCommand> commands, boolean replayed) {
 
-        public StoredCommand single() {
+        StoredCommand single() {
             return commands.getFirst();
         }
     }

@@ -1,91 +1,64 @@
 package io.cqrs.write.command;
 
 import io.cqrs.events.RecordEvent;
-import io.cqrs.write.command.PendingUnit.IdempotencyClaim;
 import io.cqrs.write.command.PendingUnit.Outcome;
-import io.cqrs.write.outbox.OutboxRelay;
+import io.cqrs.write.outbox.CommittedPublisher;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jspecify.annotations.Nullable;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
-import org.springframework.dao.ConcurrencyFailureException;
 import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DataAccessResourceFailureException;
-import org.springframework.dao.DuplicateKeyException;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.TransactionException;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Group commit: requests queue their units here; a few committer threads each take what has queued up (up to
- * {@code groupMaxCommands}) and apply it in one transaction — commands, key states, outbox rows and counters. A
- * publisher thread then sends the events of every group committed meanwhile in one pipelined batch, answers the
- * requests and marks the outbox rows, while the committers already work on the next groups. Under load, groups grow
- * by themselves; alone, a request goes through at once.
+ * {@code groupMaxCommands}) and apply it in one transaction — commands, key states, outbox rows and counters — then
+ * hand the committed group to {@link CommittedPublisher}, which publishes its events and answers the requests while
+ * the committers already work on the next groups. Under load, groups grow by themselves; alone, a request goes through
+ * at once.
  */
 @Component
 class GroupCommitter implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(GroupCommitter.class);
-    private static final int MAX_ATTEMPTS = 5;
     private static final long DATABASE_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    private final CommandRepository commands;
-    private final OutboxRelay relay;
-    private final TransactionTemplate transactions;
+    private final GroupTransaction transaction;
+    private final CommittedPublisher publisher;
     private final WriteProperties properties;
     private final BlockingQueue<PendingUnit> queue = new LinkedBlockingQueue<>();
-    private final BlockingQueue<Map<PendingUnit, Outcome>> committed = new LinkedBlockingQueue<>();
     private final AtomicInteger queuedCommands = new AtomicInteger();
     private final Counter overloaded;
-    private final DistributionSummary groupSizes;
-    private final Timer commitTimes;
     private final List<Thread> committers = new ArrayList<>();
-    private @Nullable Thread publisher;
     private volatile boolean running;
-    private volatile boolean committersDone;
     private volatile long databaseUnavailableUntil = System.nanoTime();
 
     GroupCommitter(
-            CommandRepository commands,
-            OutboxRelay relay,
-            TransactionTemplate transactions,
+            GroupTransaction transaction,
+            CommittedPublisher publisher,
             WriteProperties properties,
             MeterRegistry meters) {
-        this.commands = commands;
-        this.relay = relay;
-        this.transactions = transactions;
+        this.transaction = transaction;
+        this.publisher = publisher;
         this.properties = properties;
         this.overloaded = Counter.builder("cqrs.write.overloaded")
                 .description("Requests refused with 503 because too many writes were already queued")
                 .register(meters);
         Gauge.builder("cqrs.write.queued.commands", queuedCommands, AtomicInteger::get)
                 .description("Commands waiting for a group-commit transaction")
-                .register(meters);
-        this.groupSizes = DistributionSummary.builder("cqrs.write.group.commands")
-                .description("Commands per group-commit transaction")
-                .publishPercentileHistogram()
-                .register(meters);
-        this.commitTimes = Timer.builder("cqrs.write.group.commit")
-                .description("Time to apply one group in the write database")
-                .publishPercentileHistogram()
                 .register(meters);
     }
 
@@ -149,17 +122,17 @@ class GroupCommitter implements SmartLifecycle {
 
     private void process(List<PendingUnit> group, int totalsSlot) {
         if (System.nanoTime() < databaseUnavailableUntil) {
-            failAll(group, new WriteStoreUnavailable("the write database was unreachable a moment ago"));
+            failAll(group, () -> new WriteStoreUnavailable("the write database was unreachable a moment ago"));
             return;
         }
         Map<PendingUnit, Outcome> outcomes;
         try {
-            outcomes = commitWithRetries(group, totalsSlot);
+            outcomes = transaction.commit(group, totalsSlot);
         } catch (DataAccessResourceFailureException | TransactionException e) {
             // Fail fast for a moment instead of making every queued request wait out a connection timeout.
             databaseUnavailableUntil = System.nanoTime() + DATABASE_PAUSE_NANOS;
             log.warn("Write database unavailable, {} requests refused: {}", group.size(), e.getMessage());
-            failAll(group, new WriteStoreUnavailable("the write database is unreachable", e));
+            failAll(group, () -> new WriteStoreUnavailable("the write database is unreachable", e));
             return;
         } catch (DataAccessException e) {
             if (group.size() > 1) {
@@ -169,138 +142,24 @@ class GroupCommitter implements SmartLifecycle {
                 return;
             }
             log.error("Request failed in the write database", e);
-            failAll(group, e);
+            failAll(group, () -> e);
             return;
         }
-        committed.add(outcomes);
+        handOver(outcomes);
     }
 
-    private Map<PendingUnit, Outcome> commitWithRetries(List<PendingUnit> group, int totalsSlot) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return commitTimes.record(() -> transactions.execute(status -> commit(group, totalsSlot)));
-            } catch (DuplicateKeyException | ConcurrencyFailureException e) {
-                // Another instance created one of our new keys first, or a deadlock: the next attempt sees its rows.
-                if (attempt == MAX_ATTEMPTS) {
-                    throw e;
-                }
-                log.debug("Retrying group after a concurrent change (attempt {}): {}", attempt, e.getMessage());
-            }
-        }
-    }
-
-    private Map<PendingUnit, Outcome> commit(List<PendingUnit> group, int totalsSlot) {
-        // Identity: units are records holding whole command lists, too costly to hash by value.
-        Map<PendingUnit, Outcome> outcomes = new IdentityHashMap<>();
-        var units = claimIdempotencyKeys(group, outcomes);
-        var keys = new LinkedHashSet<String>();
-        units.forEach(unit -> unit.commands().forEach(c -> keys.add(c.key())));
-        var plan = GroupPlan.of(units, commands.lockStates(keys));
-        var numbered = plan.commands();
-        List<StoredCommand> stored = numbered.isEmpty()
-                ? List.of()
-                : commands.store(numbered, plan.newKeys(), plan.changedKeys(), totalsSlot, relay.headStart());
-        int next = 0;
-        for (var step : plan.steps()) {
-            var unitCommands = stored.subList(next, next + step.commands().size());
-            next += step.commands().size();
-            IdempotencyClaim claim = step.unit().claim();
-            if (step.nothingToDelete() != null) {
-                outcomes.put(step.unit(), new Outcome.NothingToDelete(step.nothingToDelete()));
-                if (claim != null) {
-                    commands.releaseIdempotencyKey(claim.key());
-                }
-            } else {
-                outcomes.put(step.unit(), new Outcome.Applied(List.copyOf(unitCommands)));
-                if (claim != null) {
-                    commands.completeIdempotencyKey(
-                            claim.key(),
-                            unitCommands.stream().mapToLong(StoredCommand::id).toArray());
-                }
-            }
-        }
-        groupSizes.record(stored.size());
-        return outcomes;
-    }
-
-    // The first unit of the group with a given Idempotency-Key claims it; the others, and those whose key another
-    // request already holds, end as KeyTaken and are answered from the first request's result.
-    private List<PendingUnit> claimIdempotencyKeys(List<PendingUnit> group, Map<PendingUnit, Outcome> outcomes) {
-        var claims = new ArrayList<IdempotencyClaim>();
-        var claimants = new HashMap<String, PendingUnit>();
-        var units = new ArrayList<PendingUnit>(group.size());
-        for (PendingUnit unit : group) {
-            IdempotencyClaim claim = unit.claim();
-            if (claim == null) {
-                units.add(unit);
-            } else if (claimants.putIfAbsent(claim.key(), unit) == null) {
-                claims.add(claim);
-                units.add(unit);
-            } else {
-                outcomes.put(unit, new Outcome.KeyTaken(claim.key()));
-            }
-        }
-        Set<String> taken = commands.claimIdempotencyKeys(claims);
-        if (taken.isEmpty()) {
-            return units;
-        }
-        var claimed = new ArrayList<PendingUnit>(units.size());
-        for (PendingUnit unit : units) {
-            if (unit.claim() != null && taken.contains(unit.claim().key())) {
-                outcomes.put(unit, new Outcome.KeyTaken(unit.claim().key()));
-            } else {
-                claimed.add(unit);
-            }
-        }
-        return claimed;
-    }
-
-    private void publishCommitted() {
-        var groups = new ArrayList<Map<PendingUnit, Outcome>>();
-        while (!committersDone || !committed.isEmpty()) {
-            try {
-                var first = committed.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
-                }
-                groups.add(first);
-                committed.drainTo(groups);
-                publishAndAnswer(groups);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            } catch (RuntimeException e) {
-                // Never let this thread die: every later committed request would wait for an answer forever.
-                log.error("Publishing {} committed groups failed unexpectedly", groups.size(), e);
-            } finally {
-                groups.clear();
-            }
-        }
-    }
-
-    private void publishAndAnswer(List<Map<PendingUnit, Outcome>> groups) {
+    // The publisher answers the group's requests once their events were offered to Redis.
+    private void handOver(Map<PendingUnit, Outcome> outcomes) {
         var events = new ArrayList<RecordEvent>();
-        groups.forEach(outcomes -> outcomes.values().forEach(outcome -> {
+        outcomes.values().forEach(outcome -> {
             if (outcome instanceof Outcome.Applied applied) {
                 applied.commands().forEach(c -> events.add(c.event()));
             }
-        }));
-        Map<Long, String> streamIds = Map.of();
-        try {
-            streamIds = relay.publishNow(events);
-        } finally {
-            // Committed is committed: every request is answered, with the event ids Redis gave in time, if any.
-            var published = streamIds;
-            groups.forEach(outcomes ->
-                    outcomes.forEach((unit, outcome) -> unit.outcome().complete(withEventIds(outcome, published))));
-        }
-        try {
-            relay.confirm(streamIds);
-        } catch (DataAccessException | TransactionException e) {
-            // The events are on the stream; the sweeper will publish them again, which the projector ignores.
-            // (With the database gone, the transaction fails to begin or to roll back: TransactionException.)
-            log.warn("Could not mark {} published events in the outbox: {}", streamIds.size(), e.getMessage());
-        }
+        });
+        publisher.publish(
+                events,
+                streamIds ->
+                        outcomes.forEach((unit, outcome) -> unit.outcome().complete(withEventIds(outcome, streamIds))));
     }
 
     private static Outcome withEventIds(Outcome outcome, Map<Long, String> streamIds) {
@@ -312,8 +171,9 @@ class GroupCommitter implements SmartLifecycle {
         return outcome;
     }
 
-    private static void failAll(List<PendingUnit> group, RuntimeException e) {
-        group.forEach(unit -> unit.outcome().completeExceptionally(e));
+    // An exception per request: the response is built from it.
+    private static void failAll(List<PendingUnit> group, Supplier<RuntimeException> failure) {
+        group.forEach(unit -> unit.outcome().completeExceptionally(failure.get()));
     }
 
     @Override
@@ -328,8 +188,6 @@ class GroupCommitter implements SmartLifecycle {
                     .daemon(false)
                     .start(() -> run(slot)));
         }
-        committersDone = false;
-        publisher = Thread.ofPlatform().name("group-publisher").daemon(false).start(this::publishCommitted);
         log.info(
                 "Group commit started with {} committers, up to {} commands per transaction",
                 properties.committers(),
@@ -342,18 +200,13 @@ class GroupCommitter implements SmartLifecycle {
         running = false;
         committers.forEach(this::join);
         committers.clear();
-        committersDone = true;
-        join(publisher);
         PendingUnit left;
         while ((left = queue.poll()) != null) {
             left.outcome().completeExceptionally(new WriteStoreUnavailable("the write service is shutting down"));
         }
     }
 
-    private void join(@Nullable Thread thread) {
-        if (thread == null) {
-            return;
-        }
+    private void join(Thread thread) {
         try {
             thread.join(properties.commitTimeout().toMillis());
         } catch (InterruptedException e) {
@@ -366,9 +219,12 @@ class GroupCommitter implements SmartLifecycle {
         return running;
     }
 
-    /** Stops after the web server has stopped taking requests, and before the connection pool closes. */
+    /**
+     * Stops after the web server has stopped taking requests, before the publisher it hands over to, and before the
+     * connection pool closes.
+     */
     @Override
     public int getPhase() {
-        return SmartLifecycle.DEFAULT_PHASE - 4096;
+        return CommittedPublisher.PHASE + 1;
     }
 }

@@ -1,26 +1,33 @@
 package io.cqrs.write.command;
 
 import java.util.List;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.ErrorResponseException;
 
-/** A request that breaks the command rules; nothing of it was written. */
-public final class InvalidCommand extends RuntimeException {
+/** A request that breaks the command rules; nothing of it was written. A 400 that lists every violation. */
+final class InvalidCommand extends ErrorResponseException {
 
-    private final Command.Op op;
     private final List<Violation> violations;
 
-    InvalidCommand(Command.Op op, List<Violation> violations) {
-        super(violations.size() + " violation(s), first: "
-                + violations.getFirst().field() + " " + violations.getFirst().message());
-        this.op = op;
+    InvalidCommand(List<Violation> violations) {
+        super(HttpStatus.BAD_REQUEST, problem(violations), null);
         this.violations = List.copyOf(violations);
     }
 
-    /** What kind of command was refused, for metrics. */
-    public String op() {
-        return op.label();
+    List<Violation> violations() {
+        return violations;
     }
 
-    public List<Violation> violations() {
-        return violations;
+    private static ProblemDetail problem(List<Violation> violations) {
+        var first = violations.getFirst();
+        var problem = ApiErrors.problem(
+                HttpStatus.BAD_REQUEST,
+                "invalid-command",
+                "Invalid command: " + first.field() + " " + first.message()
+                        + (violations.size() > 1 ? " (and " + (violations.size() - 1) + " more)" : "")
+                        + "; nothing was written");
+        problem.setProperty("violations", List.copyOf(violations));
+        return problem;
     }
 }

@@ -1,16 +1,18 @@
 package io.cqrs.write.command;
 
-/** A delete for a key that has no live record: never written, or already deleted. */
-public final class RecordNotFound extends RuntimeException {
+import org.springframework.http.HttpStatus;
+import org.springframework.web.ErrorResponseException;
 
-    private final String key;
+/** A delete for a key that has no live record: never written, or already deleted. A 404. */
+final class RecordNotFound extends ErrorResponseException {
 
     RecordNotFound(String key) {
-        super("No record with key " + key);
-        this.key = key;
-    }
-
-    public String key() {
-        return key;
+        super(
+                HttpStatus.NOT_FOUND,
+                ApiErrors.problem(
+                        HttpStatus.NOT_FOUND,
+                        "record-not-found",
+                        "No record with key '" + key + "' to delete: it was never written or is already deleted"),
+                null);
     }
 }

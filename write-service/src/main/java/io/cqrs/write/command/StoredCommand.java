@@ -1,10 +1,8 @@
 package io.cqrs.write.command;
 
-import io.cqrs.events.RecordDeleted;
 import io.cqrs.events.RecordEvent;
-import io.cqrs.events.RecordWritten;
+import io.cqrs.write.outbox.OutboxEvents;
 import java.time.Instant;
-import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -21,12 +19,8 @@ record StoredCommand(
         @Nullable String eventId) {
 
     RecordEvent event() {
-        return switch (command.op()) {
-            case WRITE ->
-                new RecordWritten(
-                        id, command.key(), Objects.requireNonNull(command.value()), version, writeCount, createdAt);
-            case DELETE -> new RecordDeleted(id, command.key(), version, writeCount, createdAt);
-        };
+        return OutboxEvents.of(
+                id, command.key(), command.op() == Command.Op.DELETE, command.value(), version, writeCount, createdAt);
     }
 
     StoredCommand withEventId(@Nullable String streamId) {

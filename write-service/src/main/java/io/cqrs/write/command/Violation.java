@@ -1,4 +1,4 @@
 package io.cqrs.write.command;
 
 /** One thing wrong with a request, named by the JSON field it is about (e.g. {@code commands[3].value}). */
-public record Violation(String field, String message) {}
+record Violation(String field, String message) {}

@@ -1,7 +1,6 @@
 package io.cqrs.write.command;
 
 import io.cqrs.write.command.CommandService.Written;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -33,12 +32,7 @@ class WriteController {
     @PostMapping(path = "/write", consumes = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<WriteResponse> write(
             @RequestBody WriteRequest body, @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String key) {
-        var violations = new ArrayList<Violation>();
-        Command command = rules.write("", body.key(), body.value(), violations);
-        rules.checkIdempotencyKey(key, violations);
-        if (command == null || !violations.isEmpty()) {
-            throw new InvalidCommand(Command.Op.WRITE, violations);
-        }
+        Command command = rules.write(body.key(), body.value(), key);
         return respond(commands.execute(List.of(command), key), w -> WriteResponse.of(w.single(), "Value written"));
     }
 
@@ -51,24 +45,14 @@ class WriteController {
     @PostMapping(path = "/write/batch", consumes = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<BatchResponse> batch(
             @RequestBody BatchRequest body, @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String key) {
-        var violations = new ArrayList<Violation>();
-        List<Command> batch = rules.batch(body.commands(), violations);
-        rules.checkIdempotencyKey(key, violations);
-        if (!violations.isEmpty()) {
-            throw new InvalidCommand(Command.Op.WRITE, violations);
-        }
+        List<Command> batch = rules.batch(body.commands(), key);
         return respond(commands.execute(batch, key), BatchResponse::of);
     }
 
     @DeleteMapping("/write/{key}")
     ResponseEntity<WriteResponse> delete(
             @PathVariable String key, @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String idempotencyKey) {
-        Command command = rules.delete(key);
-        var violations = new ArrayList<Violation>();
-        rules.checkIdempotencyKey(idempotencyKey, violations);
-        if (!violations.isEmpty()) {
-            throw new InvalidCommand(Command.Op.DELETE, violations);
-        }
+        Command command = rules.delete(key, idempotencyKey);
         return respond(
                 commands.execute(List.of(command), idempotencyKey),
                 w -> WriteResponse.of(w.single(), "Record deleted"));

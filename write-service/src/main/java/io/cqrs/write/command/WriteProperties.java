@@ -5,6 +5,7 @@ import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Positive;
 import java.time.Duration;
+import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -24,12 +25,12 @@ import org.springframework.validation.annotation.Validated;
  */
 @Validated
 @ConfigurationProperties("cqrs.write")
-public record WriteProperties(
+record WriteProperties(
         @DefaultValue("65536") @Positive int maxValueBytes,
         @DefaultValue("1000") @Positive @Max(10_000) int maxBatchCommands,
         @DefaultValue("8MB") @NotNull DataSize maxBodySize,
         @DefaultValue("2000") @Positive int groupMaxCommands,
         @DefaultValue("20000") @Positive int maxQueuedCommands,
         @DefaultValue("2") @Min(1) @Max(16) int committers,
-        @DefaultValue("10s") @NotNull Duration commitTimeout,
-        @DefaultValue("24h") @NotNull Duration idempotencyRetention) {}
+        @DefaultValue("10s") @DurationMin(millis = 1) Duration commitTimeout,
+        @DefaultValue("24h") @DurationMin(millis = 1) Duration idempotencyRetention) {}

@@ -1,19 +1,16 @@
 package io.cqrs.write.outbox;
 
-import io.cqrs.events.RecordDeleted;
 import io.cqrs.events.RecordEvent;
-import io.cqrs.events.RecordWritten;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
-/** Publication state of the outbox rows; the events themselves are rebuilt from their commands. */
+/** Publication state of the outbox rows; the events themselves are built from their commands' rows. */
 @Repository
 class OutboxRepository {
 
@@ -49,27 +46,27 @@ class OutboxRepository {
         jdbc.sql("set local synchronous_commit = off").update();
     }
 
-    /** Puts the rows off with exponential backoff (1 s, 2 s, 4 s ... up to {@code maxBackoff}) and the reason. */
-    void markFailed(Collection<Long> commandIds, String error, Duration maxBackoff) {
+    /**
+     * Puts failed rows off, each by its own delay, and records the reason.
+     *
+     * @param delaysMillis how long each row of {@code commandIds} waits before its next attempt
+     */
+    void markFailed(long[] commandIds, long[] delaysMillis, String error) {
         jdbc.sql("""
                         update outbox set attempts = attempts + 1, last_error = ?,
-                            next_attempt_at = now() + least(?::interval, interval '1 second' * power(2, least(attempts, 20)))
-                        where command_id = any(?) and published_at is null
-                        """)
-                .params(
-                        error,
-                        interval(maxBackoff),
-                        commandIds.stream().mapToLong(Long::longValue).toArray())
-                .update();
+                                          next_attempt_at = now() + f.delay_ms * interval '1 millisecond'
+                        from unnest(?::bigint[], ?::bigint[]) as f(command_id, delay_ms)
+                        where outbox.command_id = f.command_id and outbox.published_at is null
+                        """).params(error, commandIds, delaysMillis).update();
     }
 
     /**
      * Locks up to {@code limit} due, unpublished rows for this transaction, skipping rows another instance holds, and
      * returns their events, oldest first.
      */
-    List<RecordEvent> lockDue(int limit) {
+    List<Due> lockDue(int limit) {
         return jdbc.sql("""
-                        select c.id, c.key, c.version, c.op, c.value, c.write_count, c.created_at
+                        select c.id, c.key, c.version, c.op, c.value, c.write_count, c.created_at, o.attempts
                         from outbox o join commands c on c.id = o.command_id
                         where o.published_at is null and o.next_attempt_at <= now()
                         order by o.next_attempt_at
@@ -77,14 +74,16 @@ class OutboxRepository {
                         for update of o skip locked
                         """)
                 .param(limit)
-                .query((rs, row) -> event(
-                        rs.getLong("id"),
-                        rs.getString("key"),
-                        rs.getLong("version"),
-                        rs.getString("op"),
-                        rs.getString("value"),
-                        rs.getLong("write_count"),
-                        rs.getTimestamp("created_at").toInstant()))
+                .query((rs, row) -> new Due(
+                        OutboxEvents.of(
+                                rs.getLong("id"),
+                                rs.getString("key"),
+                                "delete".equals(rs.getString("op")),
+                                rs.getString("value"),
+                                rs.getLong("version"),
+                                rs.getLong("write_count"),
+                                rs.getTimestamp("created_at").toInstant()),
+                        rs.getInt("attempts")))
                 .list();
     }
 
@@ -172,14 +171,10 @@ class OutboxRepository {
                 == 1;
     }
 
-    record Backlog(long rows, @Nullable Instant oldestCreatedAt) {}
+    /** An unpublished row due for an attempt: its command's event and how many attempts failed before. */
+    record Due(RecordEvent event, int attempts) {}
 
-    private static RecordEvent event(
-            long id, String key, long version, String op, @Nullable String value, long writeCount, Instant createdAt) {
-        return "delete".equals(op)
-                ? new RecordDeleted(id, key, version, writeCount, createdAt)
-                : new RecordWritten(id, key, java.util.Objects.requireNonNull(value), version, writeCount, createdAt);
-    }
+    record Backlog(long rows, @Nullable Instant oldestCreatedAt) {}
 
     private static String interval(Duration duration) {
         return duration.toMillis() + " milliseconds";

@@ -1,22 +1,26 @@
 package io.cqrs.write.outbox;
 
-import io.cqrs.events.RecordEvent;
+import io.cqrs.write.outbox.OutboxRepository.Due;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
-import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.scheduling.annotation.SchedulingConfigurer;
+import org.springframework.scheduling.config.ScheduledTaskRegistrar;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.support.TransactionTemplate;
+import org.springframework.util.backoff.BackOffExecution;
+import org.springframework.util.backoff.ExponentialBackOff;
 
 /**
  * Publishes what the relay could not: rows left unpublished past {@code sweepDelay} (Redis was down, the process died
  * between commit and publish). Rows are locked {@code FOR UPDATE SKIP LOCKED}, so several instances share the work;
- * a failed row waits with exponential backoff. Also deletes published rows past the retention window.
+ * a failed row waits longer after each failure ({@link ExponentialBackOff} from {@code initialBackoff} up to
+ * {@code maxBackoff}). Also deletes published rows past the retention window.
  */
 @Component
-class OutboxSweeper {
+class OutboxSweeper implements SchedulingConfigurer {
 
     private static final Logger log = LoggerFactory.getLogger(OutboxSweeper.class);
 
@@ -24,6 +28,7 @@ class OutboxSweeper {
     private final OutboxRelay relay;
     private final OutboxProperties properties;
     private final TransactionTemplate transactions;
+    private final ExponentialBackOff backOff;
 
     OutboxSweeper(
             OutboxRepository outbox, OutboxRelay relay, OutboxProperties properties, TransactionTemplate transactions) {
@@ -31,10 +36,16 @@ class OutboxSweeper {
         this.relay = relay;
         this.properties = properties;
         this.transactions = transactions;
+        this.backOff = new ExponentialBackOff(properties.initialBackoff().toMillis(), 2.0);
+        this.backOff.setMaxInterval(properties.maxBackoff().toMillis());
     }
 
-    @Scheduled(fixedDelayString = "${cqrs.outbox.sweep-interval:1s}")
-    // With the database gone, beginning the transaction fails with a TransactionException, not a DataAccessException.
+    @Override
+    public void configureTasks(ScheduledTaskRegistrar registrar) {
+        registrar.addFixedDelayTask(this::sweep, properties.sweepInterval());
+        registrar.addFixedDelayTask(this::deleteExpired, properties.cleanupInterval());
+    }
+
     void sweep() {
         try {
             int total = 0;
@@ -48,30 +59,45 @@ class OutboxSweeper {
                 log.info("Swept {} events from the outbox to the stream", total);
             }
         } catch (DataAccessException | TransactionException e) {
+            // With the database gone, beginning the transaction fails with a TransactionException.
             log.warn("Outbox sweep failed, trying again in {}: {}", properties.sweepInterval(), e.getMessage());
         }
     }
 
     /** Publishes one batch of due rows; returns how many made it, which is the whole batch only when all did. */
     int sweepOnce() {
-        List<RecordEvent> due = outbox.lockDue(properties.sweepBatch());
+        List<Due> due = outbox.lockDue(properties.sweepBatch());
         if (due.isEmpty()) {
             return 0;
         }
-        var publication = relay.publish(due, properties.publishTimeout());
-        outbox.markPublished(publication.streamIds());
+        var publication = relay.publish(due.stream().map(Due::event).toList(), properties.publishTimeout());
+        var streamIds = publication.streamIds();
+        outbox.markPublished(streamIds);
         if (publication.error() != null) {
-            List<Long> failed = due.stream()
-                    .map(RecordEvent::commandId)
-                    .filter(id -> !publication.streamIds().containsKey(id))
+            var failed = due.stream()
+                    .filter(row -> !streamIds.containsKey(row.event().commandId()))
                     .toList();
-            outbox.markFailed(failed, publication.error(), properties.maxBackoff());
+            outbox.markFailed(
+                    failed.stream().mapToLong(row -> row.event().commandId()).toArray(),
+                    failed.stream()
+                            .mapToLong(row -> backoffMillis(row.attempts()))
+                            .toArray(),
+                    publication.error());
             log.warn("Could not publish {} outbox events, backing off: {}", failed.size(), publication.error());
         }
-        return publication.streamIds().size();
+        return streamIds.size();
     }
 
-    @Scheduled(fixedDelayString = "${cqrs.outbox.cleanup-interval:1m}")
+    // The wait before a row's next attempt after its attempts failed so far: the next step of the back-off.
+    private long backoffMillis(int failedAttempts) {
+        BackOffExecution execution = backOff.start();
+        long delay = execution.nextBackOff();
+        for (int i = 0; i < failedAttempts && delay < backOff.getMaxInterval(); i++) {
+            delay = execution.nextBackOff();
+        }
+        return delay;
+    }
+
     void deleteExpired() {
         try {
             int deleted;

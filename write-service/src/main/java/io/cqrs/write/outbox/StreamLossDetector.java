@@ -1,20 +1,25 @@
 package io.cqrs.write.outbox;
 
 import io.cqrs.events.EventStreams;
+import io.cqrs.stream.LazyRedisConnection;
+import io.cqrs.stream.RedisConnections;
 import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Instant;
+import java.util.Objects;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
 import org.springframework.dao.DataAccessException;
-import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
-import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.scheduling.annotation.SchedulingConfigurer;
+import org.springframework.scheduling.config.ScheduledTaskRegistrar;
 import org.springframework.stereotype.Component;
 
 /**
@@ -36,7 +41,7 @@ import org.springframework.stereotype.Component;
  * adopts the token without replaying: there is no earlier life of the stream to lose.
  */
 @Component
-class StreamLossDetector implements DisposableBean {
+class StreamLossDetector implements SchedulingConfigurer, DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(StreamLossDetector.class);
 
@@ -50,15 +55,17 @@ class StreamLossDetector implements DisposableBean {
     private final OutboxProperties properties;
     private final Counter replays;
     private final Counter replayedRows;
-    private final OwnRedisConnection connection;
+    private final LazyRedisConnection connection;
 
     StreamLossDetector(
-            LettuceConnectionFactory redis,
+            RedisConnections redis,
+            DataRedisProperties redisProperties,
             StreamProperties stream,
             OutboxRepository outbox,
             OutboxProperties properties,
             MeterRegistry meters) {
-        this.connection = new OwnRedisConnection(redis);
+        this.connection =
+                redis.lazy(Objects.requireNonNullElse(redisProperties.getTimeout(), RedisURI.DEFAULT_TIMEOUT_DURATION));
         this.stream = stream.stream();
         this.epochKey = EventStreams.epochKey(stream.stream());
         this.outbox = outbox;
@@ -81,7 +88,11 @@ class StreamLossDetector implements DisposableBean {
     /** @param rows outbox rows this check marked for republication */
     record Check(Outcome outcome, long rows) {}
 
-    @Scheduled(fixedDelayString = "${cqrs.outbox.loss-check-interval:5s}")
+    @Override
+    public void configureTasks(ScheduledTaskRegistrar registrar) {
+        registrar.addFixedDelayTask(this::checkOnSchedule, properties.lossCheckInterval());
+    }
+
     void checkOnSchedule() {
         try {
             check();
@@ -92,7 +103,7 @@ class StreamLossDetector implements DisposableBean {
     }
 
     Check check() {
-        RedisCommands<String, String> commands = connection.get().sync();
+        RedisCommands<String, String> commands = connection.sync();
         String recorded = outbox.streamEpoch(stream);
         String current = commands.get(epochKey);
         if (current != null && current.equals(recorded)) {

@@ -1,11 +1,11 @@
 package io.cqrs.write.command;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -15,16 +15,16 @@ import tools.jackson.databind.json.JsonMapper;
 
 class CommandRulesTests {
 
-    private final CommandRules rules = new CommandRules(new WriteProperties(
-            16, 3, DataSize.ofKilobytes(64), 100, 1000, 1, Duration.ofSeconds(5), Duration.ofHours(1)));
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final CommandRules rules = new CommandRules(
+            new WriteProperties(
+                    16, 3, DataSize.ofKilobytes(64), 100, 1000, 1, Duration.ofSeconds(5), Duration.ofHours(1)),
+            meters);
     private final JsonMapper json = JsonMapper.builder().build();
 
     @Test
     void acceptsAKeyAndAStringValue() {
-        var violations = new ArrayList<Violation>();
-
-        assertThat(rules.write("", text("user/1 ü"), text(""), violations)).isEqualTo(Command.write("user/1 ü", ""));
-        assertThat(violations).isEmpty();
+        assertThat(rules.write(text("user/1 ü"), text(""), null)).isEqualTo(Command.write("user/1 ü", ""));
     }
 
     @ParameterizedTest
@@ -82,12 +82,15 @@ class CommandRulesTests {
     }
 
     @Test
-    void namesEachBadCommandOfABatchByIndex() {
-        var violations = new ArrayList<Violation>();
-        var batch = rules.batch(node("[{\"key\": \"a\", \"value\": \"1\"}, {\"key\": \"b\"}, 7]"), violations);
+    void acceptsABatchOfGoodCommands() {
+        assertThat(rules.batch(node("[{\"key\": \"a\", \"value\": \"1\"}, {\"key\": \"b\", \"value\": \"2\"}]"), null))
+                .containsExactly(Command.write("a", "1"), Command.write("b", "2"));
+    }
 
-        assertThat(batch).containsExactly(Command.write("a", "1"));
-        assertThat(violations)
+    @Test
+    void namesEachBadCommandOfABatchByIndex() {
+        assertThat(violations(
+                        () -> rules.batch(node("[{\"key\": \"a\", \"value\": \"1\"}, {\"key\": \"b\"}, 7]"), null)))
                 .containsExactly(
                         new Violation("commands[1].value", "is required"),
                         new Violation("commands[2]", "must be a {\"key\", \"value\"} object"));
@@ -95,39 +98,60 @@ class CommandRulesTests {
 
     @Test
     void limitsTheBatchSize() {
-        var violations = new ArrayList<Violation>();
-        rules.batch(node("[{}, {}, {}, {}]"), violations);
-
-        assertThat(violations)
+        assertThat(violations(() -> rules.batch(node("[{}, {}, {}, {}]"), null)))
                 .singleElement()
                 .satisfies(v -> assertThat(v.message()).contains("1 to 3"));
     }
 
     @Test
     void refusesADeleteOfAnInvalidKey() {
-        assertThatThrownBy(() -> rules.delete("a\u0007b"))
-                .isInstanceOfSatisfying(
-                        InvalidCommand.class,
-                        e -> assertThat(e.violations())
-                                .containsExactly(new Violation("key", "must not contain control characters")));
+        assertThat(violations(() -> rules.delete("a\u0007b", null)))
+                .containsExactly(new Violation("key", "must not contain control characters"));
+        assertThat(rules.delete("a/b", null)).isEqualTo(Command.delete("a/b"));
     }
 
     @Test
     void acceptsVisibleAsciiIdempotencyKeysOnly() {
-        var violations = new ArrayList<Violation>();
-        rules.checkIdempotencyKey("retry-2026-11-21T10:00:00Z", violations);
-        rules.checkIdempotencyKey(null, violations);
-        assertThat(violations).isEmpty();
+        assertThat(rules.write(text("k"), text("v"), "retry-2026-11-21T10:00:00Z"))
+                .isEqualTo(Command.write("k", "v"));
+        assertThat(rules.delete("k", "retry-2026-11-21T10:00:00Z")).isEqualTo(Command.delete("k"));
 
-        rules.checkIdempotencyKey("has space", violations);
-        assertThat(violations).extracting(Violation::field).containsExactly("Idempotency-Key");
+        assertThat(violations(() -> rules.write(text("k"), text("v"), "has space")))
+                .extracting(Violation::field)
+                .containsExactly("Idempotency-Key");
+        assertThat(violations(() -> rules.delete("k", "")))
+                .extracting(Violation::field)
+                .containsExactly("Idempotency-Key");
+    }
+
+    @Test
+    void countsEveryRefusedRequest() {
+        violations(() -> rules.write(null, text("v"), null));
+        violations(() -> rules.delete("", null));
+
+        assertThat(meters.counter("cqrs.write.commands", "op", "write", "result", "invalid")
+                        .count())
+                .isOne();
+        assertThat(meters.counter("cqrs.write.commands", "op", "delete", "result", "invalid")
+                        .count())
+                .isOne();
     }
 
     private List<Violation> violations(String body) {
-        var violations = new ArrayList<Violation>();
         JsonNode node = node(body);
-        rules.write("", node.get("key"), node.get("value"), violations);
-        return violations;
+        return violations(() -> rules.write(node.get("key"), node.get("value"), null));
+    }
+
+    // The violations a request is refused with; none when it passes.
+    private static List<Violation> violations(ThrowingCallable request) {
+        try {
+            request.call();
+            return List.of();
+        } catch (InvalidCommand e) {
+            return e.violations();
+        } catch (Throwable e) {
+            throw new AssertionError(e);
+        }
     }
 
     private JsonNode text(String text) {

@@ -1,6 +1,5 @@
-package io.cqrs.write.web;
+package io.cqrs.write.command;
 
-import io.cqrs.write.command.WriteProperties;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletException;
@@ -10,7 +9,6 @@ import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.LinkedHashMap;
-import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -35,14 +33,17 @@ class RequestSizeLimit extends OncePerRequestFilter {
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
         if (request.getContentLengthLong() > limit) {
-            // Before any handler runs, so written here in the same shape ApiErrors gives its problems.
+            // Before any handler runs, so the exception's problem is written here, in the shape Spring MVC gives it.
+            var tooLarge = new PayloadTooLarge(limit).getBody();
             var problem = new LinkedHashMap<String, Object>();
-            problem.put("type", "urn:cqrs:problem:payload-too-large");
-            problem.put("title", HttpStatus.CONTENT_TOO_LARGE.getReasonPhrase());
-            problem.put("status", HttpStatus.CONTENT_TOO_LARGE.value());
-            problem.put("detail", new PayloadTooLarge(limit).getMessage());
-            problem.put("success", false);
-            response.setStatus(HttpStatus.CONTENT_TOO_LARGE.value());
+            problem.put("type", tooLarge.getType().toString());
+            problem.put("title", tooLarge.getTitle());
+            problem.put("status", tooLarge.getStatus());
+            problem.put("detail", tooLarge.getDetail());
+            if (tooLarge.getProperties() != null) {
+                problem.putAll(tooLarge.getProperties());
+            }
+            response.setStatus(tooLarge.getStatus());
             response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
             json.writeValue(response.getOutputStream(), problem);
             return;

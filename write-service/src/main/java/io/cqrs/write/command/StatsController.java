@@ -1,4 +1,4 @@
-package io.cqrs.write.stats;
+package io.cqrs.write.command;
 
 import io.cqrs.write.outbox.OutboxBacklog;
 import org.springframework.jdbc.core.simple.JdbcClient;

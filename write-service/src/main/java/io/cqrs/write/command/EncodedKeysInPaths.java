@@ -1,4 +1,4 @@
-package io.cqrs.write.web;
+package io.cqrs.write.command;
 
 import org.springframework.boot.tomcat.TomcatConnectorCustomizer;
 import org.springframework.context.annotation.Bean;

@@ -1,0 +1,190 @@
+package io.cqrs.write.outbox;
+
+import io.cqrs.events.RecordEvent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.dao.DataAccessException;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Publishes the events of freshly committed groups: one thread sends the events of every group handed over since its
+ * last round as one pipelined batch ({@link OutboxRelay}), answers the groups' requests with the stream ids Redis gave
+ * in time, and marks those outbox rows published, while the committers already work on their next groups. After a
+ * failed publish it leaves new events to {@link OutboxSweeper} for a moment instead of making requests wait for Redis.
+ */
+@Component
+public class CommittedPublisher implements SmartLifecycle {
+
+    /** Starts before the group committers that hand over to it, and stops after them. */
+    public static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4097;
+
+    private static final Logger log = LoggerFactory.getLogger(CommittedPublisher.class);
+
+    private final OutboxRelay relay;
+    private final OutboxRepository outbox;
+    private final OutboxProperties properties;
+    private final TransactionTemplate transactions;
+    private final BlockingQueue<Committed> committed = new LinkedBlockingQueue<>();
+    private volatile boolean running;
+    private volatile long pausedUntilNanos = System.nanoTime();
+    private @Nullable Thread thread;
+
+    CommittedPublisher(
+            OutboxRelay relay, OutboxRepository outbox, OutboxProperties properties, TransactionTemplate transactions) {
+        this.relay = relay;
+        this.outbox = outbox;
+        this.properties = properties;
+        this.transactions = transactions;
+    }
+
+    /** A committed group's events, and who waits to hear which of them reached the stream. */
+    private record Committed(List<RecordEvent> events, Consumer<Map<Long, String>> answer) {}
+
+    /**
+     * Hands over the events of a committed group. {@code answer} runs once they were offered to Redis, with command id
+     * → stream entry id for those acknowledged in time; the others stay queued in the outbox.
+     */
+    public void publish(List<RecordEvent> events, Consumer<Map<Long, String>> answer) {
+        if (!running) {
+            answer.accept(Map.of()); // shutting down: the sweeper publishes them after the next start
+            return;
+        }
+        committed.add(new Committed(events, answer));
+    }
+
+    private void run() {
+        var groups = new ArrayList<Committed>();
+        while (running || !committed.isEmpty()) {
+            try {
+                var first = committed.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                groups.add(first);
+                committed.drainTo(groups);
+                publishAndAnswer(groups);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                // Never let this thread die: every later committed request would wait for an answer forever.
+                log.error("Publishing {} committed groups failed unexpectedly", groups.size(), e);
+            } finally {
+                groups.clear();
+            }
+        }
+    }
+
+    private void publishAndAnswer(List<Committed> groups) {
+        List<RecordEvent> events = groups.getFirst().events();
+        if (groups.size() > 1) {
+            events = new ArrayList<>();
+            for (Committed group : groups) {
+                events.addAll(group.events());
+            }
+        }
+        Map<Long, String> streamIds = Map.of();
+        try {
+            streamIds = publishNow(events);
+        } finally {
+            // Committed is committed: every request is answered, with the event ids Redis gave in time, if any.
+            var published = streamIds;
+            groups.forEach(group -> group.answer().accept(published));
+        }
+        try {
+            markPublished(streamIds);
+        } catch (DataAccessException | TransactionException e) {
+            // The events are on the stream; the sweeper will publish them again, which the projector ignores.
+            // (With the database gone, the transaction fails to begin or to roll back: TransactionException.)
+            log.warn("Could not mark {} published events in the outbox: {}", streamIds.size(), e.getMessage());
+        }
+    }
+
+    /** Publishes unless Redis failed a moment ago; returns the stream ids of the events Redis acknowledged in time. */
+    private Map<Long, String> publishNow(List<RecordEvent> events) {
+        if (events.isEmpty() || System.nanoTime() < pausedUntilNanos) {
+            return Map.of();
+        }
+        var publication = relay.publish(events, properties.publishTimeout());
+        if (publication.error() != null) {
+            pausedUntilNanos =
+                    System.nanoTime() + properties.pauseAfterFailure().toNanos();
+            log.warn(
+                    "Could not publish {} of {} events, leaving them to the sweeper: {}",
+                    events.size() - publication.streamIds().size(),
+                    events.size(),
+                    publication.error());
+        }
+        return publication.streamIds();
+    }
+
+    // A transaction of its own that need not wait for the WAL flush: losing the mark in a crash only means the sweeper
+    // publishes the events again, which the projector ignores.
+    private void markPublished(Map<Long, String> streamIds) {
+        if (streamIds.isEmpty()) {
+            return;
+        }
+        transactions.executeWithoutResult(status -> {
+            outbox.relaxDurability();
+            outbox.markPublished(streamIds);
+        });
+    }
+
+    @Override
+    public void start() {
+        running = true;
+        thread = Thread.ofPlatform().name("group-publisher").daemon(false).start(this::run);
+    }
+
+    /** Publishes what was handed over before it stopped; the lifecycle's shutdown timeout bounds the wait. */
+    @Override
+    public void stop(Runnable callback) {
+        running = false;
+        var current = thread;
+        Thread.ofVirtual().start(() -> {
+            try {
+                if (current != null) {
+                    current.join();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                callback.run();
+            }
+        });
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        var current = thread;
+        if (current != null) {
+            try {
+                current.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        return PHASE;
+    }
+}

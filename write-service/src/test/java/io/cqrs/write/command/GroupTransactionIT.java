@@ -1,0 +1,192 @@
+package io.cqrs.write.command;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
+
+import io.cqrs.testsupport.RealServers;
+import io.cqrs.write.command.PendingUnit.IdempotencyClaim;
+import io.cqrs.write.command.PendingUnit.Outcome;
+import io.cqrs.write.outbox.OutboxProperties;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.jdbc.test.autoconfigure.AutoConfigureTestDatabase;
+import org.springframework.boot.jdbc.test.autoconfigure.JdbcTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.transaction.annotation.Propagation;
+import org.springframework.transaction.annotation.Transactional;
+
+/**
+ * One group's transaction against the real write schema: units in, rows in commands, key_state, outbox and
+ * idempotency_keys and each unit's outcome out. Every call commits, as in the service.
+ */
+@JdbcTest
+@AutoConfigureTestDatabase(replace = AutoConfigureTestDatabase.Replace.NONE)
+@Transactional(propagation = Propagation.NOT_SUPPORTED)
+@Import({RealServers.class, CommandRepository.class, GroupTransaction.class, GroupTransactionIT.Wiring.class})
+class GroupTransactionIT {
+
+    private static final int SLOT = 3;
+
+    @TestConfiguration(proxyBeanMethods = false)
+    @EnableConfigurationProperties(OutboxProperties.class)
+    static class Wiring {
+        @Bean
+        MeterRegistry meters() {
+            return new SimpleMeterRegistry();
+        }
+    }
+
+    @Autowired
+    GroupTransaction transaction;
+
+    @Autowired
+    JdbcClient jdbc;
+
+    @Test
+    void aNewKeyGetsVersionOneItsStateAnOutboxRowAndTheTotals() {
+        String key = key("new");
+        long totalsBefore = totals();
+        var unit = unit(null, Command.write(key, "v"));
+
+        var outcomes = transaction.commit(List.of(unit), SLOT);
+
+        var applied = (Outcome.Applied) outcomes.get(unit);
+        var stored = applied.commands().getFirst();
+        assertThat(stored)
+                .extracting(StoredCommand::version, StoredCommand::writeCount, StoredCommand::eventId)
+                .containsExactly(1L, 1L, null);
+        assertThat(jdbc.sql("select key, version, op, value, write_count from commands where id = ?")
+                        .param(stored.id())
+                        .query((rs, row) -> List.of(
+                                rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getLong(5)))
+                        .single())
+                .containsExactly(key, 1L, "write", "v", 1L);
+        assertThat(state(key)).isEqualTo(new KeyState(key, 1, 1, false));
+        assertThat(jdbc.sql("select count(*) from outbox where command_id = ? and published_at is null"
+                                + " and next_attempt_at > created_at")
+                        .param(stored.id())
+                        .query(Long.class)
+                        .single())
+                .as("unpublished, left to the publisher for a head start")
+                .isOne();
+        assertThat(totals()).isEqualTo(totalsBefore + 1);
+    }
+
+    @Test
+    void anExistingKeyMovesOnFromItsLockedState() {
+        String key = key("existing");
+        transaction.commit(List.of(unit(null, Command.write(key, "a"))), SLOT);
+        var write = unit(null, Command.write(key, "b"));
+        var delete = unit(null, Command.delete(key));
+
+        var outcomes = transaction.commit(List.of(write, delete), SLOT);
+
+        assertThat(((Outcome.Applied) outcomes.get(write)).commands())
+                .extracting(StoredCommand::version, StoredCommand::writeCount)
+                .containsExactly(tuple(2L, 2L));
+        assertThat(((Outcome.Applied) outcomes.get(delete)).commands())
+                .extracting(StoredCommand::version, StoredCommand::writeCount)
+                .containsExactly(tuple(3L, 2L));
+        assertThat(state(key)).isEqualTo(new KeyState(key, 3, 2, true));
+        assertThat(count("select count(*) from commands where key = ?", key)).isEqualTo(3);
+    }
+
+    @Test
+    void aDeleteOfAMissingKeyWritesNothingAndReleasesItsIdempotencyKey() {
+        String key = key("missing");
+        String idempotencyKey = UUID.randomUUID().toString();
+        var delete = unit(idempotencyKey, Command.delete(key));
+        var write = unit(null, Command.write(key("other"), "v"));
+
+        var outcomes = transaction.commit(List.of(delete, write), SLOT);
+
+        assertThat(outcomes.get(delete)).isEqualTo(new Outcome.NothingToDelete(key));
+        assertThat(outcomes.get(write)).isInstanceOf(Outcome.Applied.class);
+        assertThat(count("select count(*) from commands where key = ?", key)).isZero();
+        assertThat(count("select count(*) from key_state where key = ?", key)).isZero();
+        assertThat(count("select count(*) from idempotency_keys where idempotency_key = ?", idempotencyKey))
+                .as("released, so that a retry is judged afresh")
+                .isZero();
+    }
+
+    @Test
+    void theFirstUnitOfAGroupWithAnIdempotencyKeyClaimsItAndTheOthersFindItTaken() {
+        String key = key("twice");
+        String idempotencyKey = UUID.randomUUID().toString();
+        var first = unit(idempotencyKey, Command.write(key, "v"));
+        var second = unit(idempotencyKey, Command.write(key, "v"));
+
+        var outcomes = transaction.commit(List.of(first, second), SLOT);
+
+        var applied = (Outcome.Applied) outcomes.get(first);
+        assertThat(outcomes.get(second)).isEqualTo(new Outcome.KeyTaken(idempotencyKey));
+        assertThat(count("select count(*) from commands where key = ?", key)).isOne();
+        assertThat(commandIdsOf(idempotencyKey))
+                .containsExactly(applied.commands().getFirst().id());
+    }
+
+    @Test
+    void anIdempotencyKeyAnEarlierRequestTookWritesNothing() {
+        String key = key("earlier");
+        String idempotencyKey = UUID.randomUUID().toString();
+        var earlier = unit(idempotencyKey, Command.write(key, "v"), Command.write(key, "w"));
+        transaction.commit(List.of(earlier), SLOT);
+        long[] earlierIds = commandIdsOf(idempotencyKey);
+        var retry = unit(idempotencyKey, Command.write(key, "v"), Command.write(key, "w"));
+
+        var outcomes = transaction.commit(List.of(retry), SLOT);
+
+        assertThat(outcomes.get(retry)).isEqualTo(new Outcome.KeyTaken(idempotencyKey));
+        assertThat(count("select count(*) from commands where key = ?", key)).isEqualTo(2);
+        assertThat(earlierIds).hasSize(2);
+        assertThat(commandIdsOf(idempotencyKey)).containsExactly(earlierIds);
+        assertThat(state(key)).isEqualTo(new KeyState(key, 2, 2, false));
+    }
+
+    private static PendingUnit unit(@Nullable String idempotencyKey, Command... commands) {
+        return new PendingUnit(
+                List.of(commands),
+                idempotencyKey == null ? null : new IdempotencyClaim(idempotencyKey, "hash-of-" + idempotencyKey));
+    }
+
+    private static String key(String name) {
+        return name + "-" + UUID.randomUUID();
+    }
+
+    private KeyState state(String key) {
+        return jdbc.sql("select version, write_count, deleted from key_state where key = ?")
+                .param(key)
+                .query((rs, row) -> new KeyState(key, rs.getLong(1), rs.getLong(2), rs.getBoolean(3)))
+                .single();
+    }
+
+    private long[] commandIdsOf(String idempotencyKey) {
+        return jdbc.sql("select command_ids from idempotency_keys where idempotency_key = ?")
+                .param(idempotencyKey)
+                .query((rs, row) -> Arrays.stream((Long[]) rs.getArray(1).getArray())
+                        .mapToLong(Long::longValue)
+                        .toArray())
+                .single();
+    }
+
+    private long totals() {
+        return jdbc.sql("select commands from write_totals where slot = ?")
+                .param(SLOT)
+                .query(Long.class)
+                .single();
+    }
+
+    private long count(String sql, Object parameter) {
+        return jdbc.sql(sql).param(parameter).query(Long.class).single();
+    }
+}
