@@ -54,7 +54,8 @@ class RedisConnectionsIT {
 
     @Test
     void connectsWithTheUserPasswordAndDatabaseOfTheUrl() {
-        contexts.withPropertyValues("spring.data.redis.url=redis://projector:s3cret@127.0.0.1:" + redis.port() + "/3")
+        contexts.withPropertyValues("spring.data.redis.url=redis://projector:s3cret@127.0.0.1:"
+                        + redis.uri().getPort() + "/3")
                 .run(context -> {
                     try (var connection =
                             context.getBean(RedisConnections.class).open(Duration.ofSeconds(2))) {
@@ -67,7 +68,8 @@ class RedisConnectionsIT {
 
     @Test
     void refusesAWrongPassword() {
-        contexts.withPropertyValues("spring.data.redis.url=redis://projector:wrong@127.0.0.1:" + redis.port())
+        contexts.withPropertyValues("spring.data.redis.url=redis://projector:wrong@127.0.0.1:"
+                        + redis.uri().getPort())
                 .run(context -> assertThatThrownBy(
                                 () -> context.getBean(RedisConnections.class).open(Duration.ofSeconds(2)))
                         .isInstanceOf(RedisException.class));
@@ -76,7 +78,7 @@ class RedisConnectionsIT {
     @Test
     void lazyConnectionOpensOnFirstUseAndRejectsCommandsWhileRedisIsDown() {
         try (var ownRedis = RedisProcess.start()) {
-            contexts.withPropertyValues("spring.data.redis.url=" + RedisURI.create("127.0.0.1", ownRedis.port()))
+            contexts.withPropertyValues("spring.data.redis.url=" + ownRedis.uri())
                     .run(context -> {
                         try (var lazy = context.getBean(RedisConnections.class).lazy(Duration.ofSeconds(5))) {
                             assertThat(lazy.sync().ping()).isEqualTo("PONG");
@@ -97,7 +99,8 @@ class RedisConnectionsIT {
 
     @Test
     void lazyConnectionOpensAgainWhenBootsClientIsMadeAnew() {
-        contexts.withPropertyValues("spring.data.redis.url=" + RedisURI.create("127.0.0.1", redis.port()))
+        contexts.withPropertyValues("spring.data.redis.url="
+                        + RedisURI.create("127.0.0.1", redis.uri().getPort()))
                 .run(context -> {
                     try (var lazy = context.getBean(RedisConnections.class).lazy(Duration.ofSeconds(2))) {
                         assertThat(lazy.sync().ping()).isEqualTo("PONG");
@@ -115,7 +118,8 @@ class RedisConnectionsIT {
     void refusesSentinel() {
         contexts.withPropertyValues(
                         "spring.data.redis.sentinel.master=mymaster",
-                        "spring.data.redis.sentinel.nodes=127.0.0.1:" + redis.port())
+                        "spring.data.redis.sentinel.nodes=127.0.0.1:"
+                                + redis.uri().getPort())
                 .run(context -> assertThatThrownBy(
                                 () -> context.getBean(RedisConnections.class).open(Duration.ofSeconds(1)))
                         .isInstanceOf(IllegalStateException.class)
@@ -126,7 +130,7 @@ class RedisConnectionsIT {
     void firstConnectFailsWhenRedisIsDown() {
         int port;
         try (var gone = RedisProcess.start()) {
-            port = gone.port();
+            port = gone.uri().getPort();
         }
         contexts.withPropertyValues("spring.data.redis.url=redis://127.0.0.1:" + port)
                 .run(context -> assertThatThrownBy(
