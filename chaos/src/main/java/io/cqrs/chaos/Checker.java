@@ -176,10 +176,10 @@ final class Checker {
      */
     private long readCountMismatches() throws SQLException {
         long deadline = System.nanoTime() + READ_COUNT_TIMEOUT.toNanos();
-        long mismatched;
+        var mismatched = new ArrayList<String>();
         do {
             Map<String, Long> stored = readCounts();
-            mismatched = 0;
+            mismatched.clear();
             for (var entry : load.reads.entrySet()) {
                 long seen = entry.getValue().sum();
                 long uncertain = load.uncertainReads
@@ -187,15 +187,18 @@ final class Checker {
                         .sum();
                 long count = stored.getOrDefault(entry.getKey(), 0L);
                 if (count < seen || count > seen + uncertain) {
-                    mismatched++;
+                    mismatched.add(entry.getKey() + " stored=" + count + " seen=" + seen + " uncertain=" + uncertain);
                 }
             }
-            if (mismatched == 0) {
+            if (mismatched.isEmpty()) {
                 return 0;
             }
             Shell.sleep(250);
         } while (System.nanoTime() < deadline);
-        return mismatched;
+        // Which keys, and which way: a count below the 200s seen is a lost read, above them a read counted twice.
+        System.err.println("read counts that differ from the reads answered 200: "
+                + String.join(", ", mismatched.subList(0, Math.min(10, mismatched.size()))));
+        return mismatched.size();
     }
 
     private Map<String, Long> readCounts() throws SQLException {

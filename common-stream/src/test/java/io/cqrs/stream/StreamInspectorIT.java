@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.cqrs.testsupport.RealServers;
 import io.cqrs.testsupport.TestStream;
 import io.lettuce.core.Consumer;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.XAddArgs;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,15 +32,16 @@ class StreamInspectorIT {
     @Autowired
     TestStream stream;
 
-    RedisClient client;
+    @Autowired
+    RedisConnections connections;
+
     StatefulRedisConnection<String, String> connection;
     RedisCommands<String, String> redis;
     StreamInspector inspector;
 
     @BeforeEach
     void connect() {
-        client = RedisClient.create(stream.redisUri());
-        connection = client.connect();
+        connection = connections.open(Duration.ofSeconds(2));
         redis = connection.sync();
         redis.del(stream.name());
         inspector = new StreamInspector(redis);
@@ -49,7 +50,6 @@ class StreamInspectorIT {
     @AfterEach
     void close() {
         connection.close();
-        client.shutdown();
     }
 
     @Test

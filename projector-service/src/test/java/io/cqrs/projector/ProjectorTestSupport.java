@@ -8,12 +8,12 @@ import io.cqrs.events.EventStreams;
 import io.cqrs.events.RecordDeleted;
 import io.cqrs.events.RecordEvent;
 import io.cqrs.events.RecordWritten;
+import io.cqrs.stream.RedisConnections;
 import io.cqrs.stream.StreamInspector;
 import io.cqrs.testsupport.RealServers;
 import io.cqrs.testsupport.TestStream;
 import io.lettuce.core.LettuceFutures;
 import io.lettuce.core.Range;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -80,7 +80,9 @@ abstract class ProjectorTestSupport {
     @Autowired
     ProjectorProperties properties;
 
-    RedisClient client;
+    @Autowired
+    RedisConnections connections;
+
     StatefulRedisConnection<String, String> connection;
     RedisCommands<String, String> redis;
 
@@ -90,15 +92,13 @@ abstract class ProjectorTestSupport {
 
     @BeforeEach
     void connectToRedis() {
-        client = RedisClient.create(stream.redisUri());
-        connection = client.connect();
+        connection = connections.open(properties.projector().commandTimeout());
         redis = connection.sync();
     }
 
     @AfterEach
     void closeRedis() {
         connection.close();
-        client.shutdown();
     }
 
     String group() {

@@ -29,8 +29,9 @@ public final class TestStream implements DisposableBean {
         return name;
     }
 
-    /** A Lettuce URI for the test Redis, for tests that talk to the stream directly. */
-    public RedisURI redisUri() {
+    // Its own client: when the context closes, Boot's (and RedisConnections) may already be stopped, as a paused
+    // context's are. Tests that talk to the stream take a connection from their context's RedisConnections.
+    private RedisURI redisUri() {
         var standalone = redis.getStandalone();
         var uri = RedisURI.Builder.redis(standalone.getHost(), standalone.getPort())
                 .withDatabase(standalone.getDatabase());

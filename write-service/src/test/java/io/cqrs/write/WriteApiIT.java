@@ -8,13 +8,14 @@ import io.cqrs.events.EventCodec;
 import io.cqrs.events.EventFixtures;
 import io.cqrs.events.RecordDeleted;
 import io.cqrs.events.RecordWritten;
+import io.cqrs.stream.RedisConnections;
 import io.cqrs.testsupport.LocalHttp;
 import io.cqrs.testsupport.TestStream;
 import io.lettuce.core.Range;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -47,19 +48,20 @@ class WriteApiIT {
     TestStream stream;
 
     LocalHttp http;
-    RedisClient redisClient;
+
+    @Autowired
+    RedisConnections connections;
+
     StatefulRedisConnection<String, String> redis;
 
     @BeforeAll
     void connect() {
-        redisClient = RedisClient.create(stream.redisUri());
-        redis = redisClient.connect();
+        redis = connections.open(Duration.ofSeconds(2));
     }
 
     @AfterAll
     void disconnect() {
         redis.close();
-        redisClient.shutdown();
     }
 
     @BeforeEach
