@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * The projector's meters. Meter names are chosen so that the Prometheus names come out as DESIGN.md lists them: the
- * registry appends {@code _total} to counters and the base unit to timers and gauges.
+ * The projector's meters. Meter names are chosen so that the Prometheus names come out as docs/design.md lists them:
+ * the registry appends {@code _total} to counters and the base unit to timers and gauges.
  */
 @Component
 class ProjectorMetrics {
