@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.cqrs.testsupport.RealServers;
 import io.cqrs.testsupport.TestStream;
 import io.lettuce.core.Consumer;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.XAddArgs;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -41,7 +41,7 @@ class StreamInspectorIT {
 
     @BeforeEach
     void connect() {
-        connection = connections.open(Duration.ofSeconds(2));
+        connection = connections.open(RedisURI.DEFAULT_TIMEOUT_DURATION);
         redis = connection.sync();
         redis.del(stream.name());
         inspector = new StreamInspector(redis);

@@ -15,6 +15,7 @@ import io.cqrs.testsupport.TestStream;
 import io.lettuce.core.LettuceFutures;
 import io.lettuce.core.Range;
 import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -92,7 +93,7 @@ abstract class ProjectorTestSupport {
 
     @BeforeEach
     void connectToRedis() {
-        connection = connections.open(properties.projector().commandTimeout());
+        connection = connections.open(RedisURI.DEFAULT_TIMEOUT_DURATION);
         redis = connection.sync();
     }
 

@@ -12,10 +12,10 @@ import io.cqrs.stream.RedisConnections;
 import io.cqrs.testsupport.LocalHttp;
 import io.cqrs.testsupport.TestStream;
 import io.lettuce.core.Range;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -56,7 +56,7 @@ class WriteApiIT {
 
     @BeforeAll
     void connect() {
-        redis = connections.open(Duration.ofSeconds(2));
+        redis = connections.open(RedisURI.DEFAULT_TIMEOUT_DURATION);
     }
 
     @AfterAll
