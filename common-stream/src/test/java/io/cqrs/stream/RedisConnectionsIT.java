@@ -83,7 +83,10 @@ class RedisConnectionsIT {
                         try (var lazy = context.getBean(RedisConnections.class).lazy(Duration.ofSeconds(5))) {
                             assertThat(lazy.sync().ping()).isEqualTo("PONG");
                             ownRedis.stop();
-                            // Rejected at once while disconnected, not left to wait for the command timeout.
+                            // Once Lettuce has noticed (a command sent before that is cancelled, not rejected)...
+                            await().atMost(Duration.ofSeconds(10))
+                                    .until(() -> !lazy.get().isOpen());
+                            // ...commands are rejected at once, not left to wait for the command timeout.
                             assertThatThrownBy(() -> lazy.sync().ping())
                                     .isInstanceOf(RedisException.class)
                                     .isNotInstanceOf(RedisCommandTimeoutException.class)
