@@ -15,8 +15,6 @@ import org.springframework.validation.annotation.Validated;
  * @param sweepInterval how often the sweeper looks for unpublished rows
  * @param sweepDelay how old an unpublished row must be before the sweeper takes it from the relay
  * @param sweepBatch rows per sweeper transaction
- * @param initialBackoff wait before the second attempt at a row the sweeper failed to publish; it doubles with every
- *     further failure
  * @param maxBackoff longest wait between two attempts at one row
  * @param retention how long published rows are kept for replay
  * @param cleanupInterval how often published rows and Idempotency-Keys past their retention are deleted
@@ -32,7 +30,6 @@ public record OutboxProperties(
         @DefaultValue("1s") @DurationMin(millis = 1) Duration sweepInterval,
         @DefaultValue("2s") @DurationMin(millis = 0) Duration sweepDelay,
         @DefaultValue("1000") @Positive int sweepBatch,
-        @DefaultValue("1s") @DurationMin(millis = 1) Duration initialBackoff,
         @DefaultValue("60s") @DurationMin(millis = 1) Duration maxBackoff,
         @DefaultValue("24h") @DurationMin(millis = 1) Duration retention,
         @DefaultValue("1m") @DurationMin(millis = 1) Duration cleanupInterval,

@@ -4,6 +4,7 @@ import io.cqrs.events.RecordEvent;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -46,27 +47,27 @@ class OutboxRepository {
         jdbc.sql("set local synchronous_commit = off").update();
     }
 
-    /**
-     * Puts failed rows off, each by its own delay, and records the reason.
-     *
-     * @param delaysMillis how long each row of {@code commandIds} waits before its next attempt
-     */
-    void markFailed(long[] commandIds, long[] delaysMillis, String error) {
+    /** Puts the rows off with exponential backoff (1 s, 2 s, 4 s ... up to {@code maxBackoff}) and the reason. */
+    void markFailed(Collection<Long> commandIds, String error, Duration maxBackoff) {
         jdbc.sql("""
                         update outbox set attempts = attempts + 1, last_error = ?,
-                                          next_attempt_at = now() + f.delay_ms * interval '1 millisecond'
-                        from unnest(?::bigint[], ?::bigint[]) as f(command_id, delay_ms)
-                        where outbox.command_id = f.command_id and outbox.published_at is null
-                        """).params(error, commandIds, delaysMillis).update();
+                            next_attempt_at = now() + least(?::interval, interval '1 second' * power(2, least(attempts, 20)))
+                        where command_id = any(?) and published_at is null
+                        """)
+                .params(
+                        error,
+                        interval(maxBackoff),
+                        commandIds.stream().mapToLong(Long::longValue).toArray())
+                .update();
     }
 
     /**
      * Locks up to {@code limit} due, unpublished rows for this transaction, skipping rows another instance holds, and
      * returns their events, oldest first.
      */
-    List<Due> lockDue(int limit) {
+    List<RecordEvent> lockDue(int limit) {
         return jdbc.sql("""
-                        select c.id, c.key, c.version, c.op, c.value, c.write_count, c.created_at, o.attempts
+                        select c.id, c.key, c.version, c.op, c.value, c.write_count, c.created_at
                         from outbox o join commands c on c.id = o.command_id
                         where o.published_at is null and o.next_attempt_at <= now()
                         order by o.next_attempt_at
@@ -74,16 +75,14 @@ class OutboxRepository {
                         for update of o skip locked
                         """)
                 .param(limit)
-                .query((rs, row) -> new Due(
-                        OutboxEvents.of(
-                                rs.getLong("id"),
-                                rs.getString("key"),
-                                "delete".equals(rs.getString("op")),
-                                rs.getString("value"),
-                                rs.getLong("version"),
-                                rs.getLong("write_count"),
-                                rs.getTimestamp("created_at").toInstant()),
-                        rs.getInt("attempts")))
+                .query((rs, row) -> OutboxEvents.of(
+                        rs.getLong("id"),
+                        rs.getString("key"),
+                        "delete".equals(rs.getString("op")),
+                        rs.getString("value"),
+                        rs.getLong("version"),
+                        rs.getLong("write_count"),
+                        rs.getTimestamp("created_at").toInstant()))
                 .list();
     }
 
@@ -170,9 +169,6 @@ class OutboxRepository {
                         .update()
                 == 1;
     }
-
-    /** An unpublished row due for an attempt: its command's event and how many attempts failed before. */
-    record Due(RecordEvent event, int attempts) {}
 
     record Backlog(long rows, @Nullable Instant oldestCreatedAt) {}
 

@@ -1,6 +1,6 @@
 package io.cqrs.write.outbox;
 
-import io.cqrs.write.outbox.OutboxRepository.Due;
+import io.cqrs.events.RecordEvent;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,14 +10,11 @@ import org.springframework.scheduling.config.ScheduledTaskRegistrar;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.support.TransactionTemplate;
-import org.springframework.util.backoff.BackOffExecution;
-import org.springframework.util.backoff.ExponentialBackOff;
 
 /**
  * Publishes what the relay could not: rows left unpublished past {@code sweepDelay} (Redis was down, the process died
  * between commit and publish). Rows are locked {@code FOR UPDATE SKIP LOCKED}, so several instances share the work;
- * a failed row waits longer after each failure ({@link ExponentialBackOff} from {@code initialBackoff} up to
- * {@code maxBackoff}). Also deletes published rows past the retention window.
+ * a failed row waits with exponential backoff. Also deletes published rows past the retention window.
  */
 @Component
 class OutboxSweeper implements SchedulingConfigurer {
@@ -28,7 +25,6 @@ class OutboxSweeper implements SchedulingConfigurer {
     private final OutboxRelay relay;
     private final OutboxProperties properties;
     private final TransactionTemplate transactions;
-    private final ExponentialBackOff backOff;
 
     OutboxSweeper(
             OutboxRepository outbox, OutboxRelay relay, OutboxProperties properties, TransactionTemplate transactions) {
@@ -36,8 +32,6 @@ class OutboxSweeper implements SchedulingConfigurer {
         this.relay = relay;
         this.properties = properties;
         this.transactions = transactions;
-        this.backOff = new ExponentialBackOff(properties.initialBackoff().toMillis(), 2.0);
-        this.backOff.setMaxInterval(properties.maxBackoff().toMillis());
     }
 
     @Override
@@ -66,36 +60,21 @@ class OutboxSweeper implements SchedulingConfigurer {
 
     /** Publishes one batch of due rows; returns how many made it, which is the whole batch only when all did. */
     int sweepOnce() {
-        List<Due> due = outbox.lockDue(properties.sweepBatch());
+        List<RecordEvent> due = outbox.lockDue(properties.sweepBatch());
         if (due.isEmpty()) {
             return 0;
         }
-        var publication = relay.publish(due.stream().map(Due::event).toList(), properties.publishTimeout());
-        var streamIds = publication.streamIds();
-        outbox.markPublished(streamIds);
+        var publication = relay.publish(due, properties.publishTimeout());
+        outbox.markPublished(publication.streamIds());
         if (publication.error() != null) {
-            var failed = due.stream()
-                    .filter(row -> !streamIds.containsKey(row.event().commandId()))
+            List<Long> failed = due.stream()
+                    .map(RecordEvent::commandId)
+                    .filter(id -> !publication.streamIds().containsKey(id))
                     .toList();
-            outbox.markFailed(
-                    failed.stream().mapToLong(row -> row.event().commandId()).toArray(),
-                    failed.stream()
-                            .mapToLong(row -> backoffMillis(row.attempts()))
-                            .toArray(),
-                    publication.error());
+            outbox.markFailed(failed, publication.error(), properties.maxBackoff());
             log.warn("Could not publish {} outbox events, backing off: {}", failed.size(), publication.error());
         }
-        return streamIds.size();
-    }
-
-    // The wait before a row's next attempt after its attempts failed so far: the next step of the back-off.
-    private long backoffMillis(int failedAttempts) {
-        BackOffExecution execution = backOff.start();
-        long delay = execution.nextBackOff();
-        for (int i = 0; i < failedAttempts && delay < backOff.getMaxInterval(); i++) {
-            delay = execution.nextBackOff();
-        }
-        return delay;
+        return publication.streamIds().size();
     }
 
     void deleteExpired() {
