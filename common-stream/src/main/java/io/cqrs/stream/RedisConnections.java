@@ -36,6 +36,11 @@ public final class RedisConnections {
         return new LazyRedisConnection(this, commandTimeout);
     }
 
+    /** {@link #lazy(Duration)} with the command timeout Boot configured ({@code spring.data.redis.timeout}). */
+    public LazyRedisConnection lazy() {
+        return lazy(factory.getClientConfiguration().getCommandTimeout());
+    }
+
     // Boot builds a plain RedisClient for Sentinel too, whose connect() would bypass what Sentinel is for.
     private RedisClient client() {
         if (!factory.isRedisSentinelAware()

@@ -6,7 +6,6 @@ import io.cqrs.stream.LazyRedisConnection;
 import io.cqrs.stream.RedisConnections;
 import io.lettuce.core.LettuceFutures;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -14,12 +13,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.DisposableBean;
-import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
 import org.springframework.stereotype.Component;
 
 /**
@@ -35,13 +32,8 @@ class OutboxRelay implements DisposableBean {
     private final Counter failures;
     private final LazyRedisConnection connection;
 
-    OutboxRelay(
-            RedisConnections redis,
-            DataRedisProperties redisProperties,
-            StreamProperties stream,
-            MeterRegistry meters) {
-        this.connection =
-                redis.lazy(Objects.requireNonNullElse(redisProperties.getTimeout(), RedisURI.DEFAULT_TIMEOUT_DURATION));
+    OutboxRelay(RedisConnections redis, StreamProperties stream, MeterRegistry meters) {
+        this.connection = redis.lazy();
         this.stream = stream.stream();
         this.published = Counter.builder("cqrs.outbox.published")
                 .description("Events published to the stream")

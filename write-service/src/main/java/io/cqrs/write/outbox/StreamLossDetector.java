@@ -4,19 +4,16 @@ import io.cqrs.events.EventStreams;
 import io.cqrs.stream.LazyRedisConnection;
 import io.cqrs.stream.RedisConnections;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Instant;
-import java.util.Objects;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
-import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
 import org.springframework.dao.DataAccessException;
 import org.springframework.scheduling.annotation.SchedulingConfigurer;
 import org.springframework.scheduling.config.ScheduledTaskRegistrar;
@@ -59,13 +56,11 @@ class StreamLossDetector implements SchedulingConfigurer, DisposableBean {
 
     StreamLossDetector(
             RedisConnections redis,
-            DataRedisProperties redisProperties,
             StreamProperties stream,
             OutboxRepository outbox,
             OutboxProperties properties,
             MeterRegistry meters) {
-        this.connection =
-                redis.lazy(Objects.requireNonNullElse(redisProperties.getTimeout(), RedisURI.DEFAULT_TIMEOUT_DURATION));
+        this.connection = redis.lazy();
         this.stream = stream.stream();
         this.epochKey = EventStreams.epochKey(stream.stream());
         this.outbox = outbox;

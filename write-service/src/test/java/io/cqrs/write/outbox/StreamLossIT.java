@@ -26,7 +26,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
-import org.springframework.boot.data.redis.autoconfigure.DataRedisProperties;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
@@ -78,9 +77,6 @@ class StreamLossIT {
 
     @Autowired
     RedisConnections redisConnections;
-
-    @Autowired
-    DataRedisProperties redisProperties;
 
     @Autowired
     MeterRegistry meters;
@@ -164,8 +160,7 @@ class StreamLossIT {
     }
 
     private StreamLossDetector detector(String streamName, MeterRegistry registry) {
-        return new StreamLossDetector(
-                redisConnections, redisProperties, new StreamProperties(streamName), outbox, properties, registry);
+        return new StreamLossDetector(redisConnections, new StreamProperties(streamName), outbox, properties, registry);
     }
 
     private long insertUnpublished(String name) {
