@@ -357,7 +357,7 @@ public final class ChaosSuite {
 
     /** A scenario's keys for one phase; some with a slash, a space and a non-ASCII letter, URL-encoded on the way. */
     private static List<String> keys(String scenario, String phase) {
-        String prefix = "s" + scenario.charAt(0) + "-" + phase;
+        String prefix = "s" + scenario.substring(0, scenario.indexOf('-')) + "-" + phase;
         return IntStream.range(0, KEYS_PER_SCENARIO)
                 .mapToObj(i -> i % 10 == 9 ? prefix + "/key ü " + i : prefix + "-k" + i)
                 .toList();
