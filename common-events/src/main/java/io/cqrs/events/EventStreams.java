@@ -20,4 +20,13 @@ public final class EventStreams {
     public static String epochKey(String stream) {
         return stream + ":epoch";
     }
+
+    /**
+     * The hash in which the write side's reconciliation says what it currently knows about {@code stream}'s read model
+     * (fields {@code diverged}, {@code ahead}, {@code checked_at}); it expires unless refreshed, so a reconciliation
+     * that stopped leaves nothing stale behind. The read service's health reports it.
+     */
+    public static String reconciliationKey(String stream) {
+        return stream + ":reconciliation";
+    }
 }

@@ -41,12 +41,13 @@ final class Stack implements AutoCloseable {
         try {
             writeDb = remember(TestDatabase.create());
             readDb = remember(TestDatabase.create());
+            // The write service reads the read database too: its reconciliation compares records with key_state.
             write = service(
                     "write-service",
-                    Map.of(
+                    readDatabase(Map.of(
                             "WRITE_DB_URL", writeDb.jdbcUrl(),
                             "WRITE_DB_USER", writeDb.username(),
-                            "WRITE_DB_PASSWORD", writeDb.password()));
+                            "WRITE_DB_PASSWORD", writeDb.password())));
             projector = service("projector-service", readDatabase(projectorSettings));
             read = service("read-service", readDatabase(readSettings));
         } catch (RuntimeException e) {

@@ -34,18 +34,38 @@ class CommandRepository {
         this.jdbc = jdbc;
     }
 
-    /** The states of {@code keys} that exist, locked for this transaction in key order (so groups never deadlock). */
-    Map<String, KeyState> lockStates(Collection<String> keys) {
+    /**
+     * The states of {@code keys} that exist, locked for this transaction in key order (so groups never deadlock), and
+     * the version floors of those the reconciliation found ahead in the read model.
+     */
+    LockedStates lockStates(Collection<String> keys) {
         var states = new HashMap<String, KeyState>();
+        var floors = new HashMap<String, Long>();
         jdbc.sql("""
-                        select key, version, write_count, deleted from key_state
-                        where key = any(?) order by key for update
-                        """).param(keys.toArray(String[]::new)).query(rs -> {
-            var state = keyState(rs);
-            states.put(state.key(), state);
+                        with locked as (
+                            select key, version, write_count, deleted from key_state
+                            where key = any(:keys) order by key for update)
+                        select key, version, write_count, deleted, null::bigint as floor from locked
+                        union all
+                        select key, 0, 0, false, read_version from divergences
+                        where kind = 'ahead' and key = any(:keys)
+                        """).param("keys", keys.toArray(String[]::new)).query(rs -> {
+            long floor = rs.getLong("floor");
+            if (rs.wasNull()) {
+                var state = keyState(rs);
+                states.put(state.key(), state);
+            } else {
+                floors.put(rs.getString("key"), floor);
+            }
         });
-        return states;
+        return new LockedStates(states, floors);
     }
+
+    /**
+     * @param floors per key, a version the next command must exceed: the read model holds it although this database
+     *     never reached it (restored from a backup), and an event at or below it would be discarded as stale
+     */
+    record LockedStates(Map<String, KeyState> states, Map<String, Long> floors) {}
 
     /** Number of rows the totals are spread over, so that concurrent transactions do not queue on one row. */
     static final int TOTALS_SLOTS = 16;

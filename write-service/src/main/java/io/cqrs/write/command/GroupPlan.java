@@ -27,6 +27,14 @@ record GroupPlan(List<Step> steps, Map<String, KeyState> finalStates, Map<String
             @Nullable String idempotencyKey) {}
 
     static GroupPlan of(List<PendingUnit> units, Map<String, KeyState> lockedStates) {
+        return of(units, lockedStates, Map.of());
+    }
+
+    /**
+     * @param floors per key, a version the key's next command must exceed (the read model is ahead of this database
+     *     there): that command continues above it, leaving a gap, so that the projector does not discard it as stale
+     */
+    static GroupPlan of(List<PendingUnit> units, Map<String, KeyState> lockedStates, Map<String, Long> floors) {
         Map<String, KeyState> states = new HashMap<>(lockedStates);
         Map<String, KeyState> previous = new LinkedHashMap<>();
         var steps = new ArrayList<Step>(units.size());
@@ -40,7 +48,7 @@ record GroupPlan(List<Step> steps, Map<String, KeyState> finalStates, Map<String
             for (Command command : unit.commands()) {
                 KeyState before = states.getOrDefault(command.key(), KeyState.unwritten(command.key()));
                 previous.putIfAbsent(command.key(), before);
-                KeyState after = before.after(command);
+                KeyState after = before.after(command, floors.getOrDefault(command.key(), 0L));
                 states.put(command.key(), after);
                 numbered.add(new NumberedCommand(
                         command,

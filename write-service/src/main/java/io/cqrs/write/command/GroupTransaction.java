@@ -80,7 +80,8 @@ class GroupTransaction {
         var units = claimIdempotencyKeys(group, outcomes);
         var keys = new LinkedHashSet<String>();
         units.forEach(unit -> unit.commands().forEach(c -> keys.add(c.key())));
-        var plan = GroupPlan.of(units, commands.lockStates(keys));
+        var locked = commands.lockStates(keys);
+        var plan = GroupPlan.of(units, locked.states(), locked.floors());
         var numbered = plan.commands();
         // The outbox rows are left to the publisher for the sweeper's delay before the sweeper may take them.
         List<StoredCommand> stored = numbered.isEmpty()

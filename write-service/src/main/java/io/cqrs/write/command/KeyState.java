@@ -11,10 +11,12 @@ record KeyState(String key, long version, long writeCount, boolean deleted) {
         return version > 0 && !deleted;
     }
 
-    KeyState after(Command command) {
+    /** The state after {@code command}, whose version also exceeds {@code floor} (see {@link GroupPlan#of}). */
+    KeyState after(Command command, long floor) {
+        long next = Math.max(version, floor) + 1;
         return switch (command.op()) {
-            case WRITE -> new KeyState(key, version + 1, writeCount + 1, false);
-            case DELETE -> new KeyState(key, version + 1, writeCount, true);
+            case WRITE -> new KeyState(key, next, writeCount + 1, false);
+            case DELETE -> new KeyState(key, next, writeCount, true);
         };
     }
 }

@@ -7,4 +7,4 @@ import org.springframework.validation.annotation.Validated;
 /** @param stream the Redis stream events go to ({@code EVENT_STREAM_NAME}) */
 @Validated
 @ConfigurationProperties("cqrs.events")
-record StreamProperties(@NotBlank String stream) {}
+public record StreamProperties(@NotBlank String stream) {}

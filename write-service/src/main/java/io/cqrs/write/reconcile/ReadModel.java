@@ -1,0 +1,53 @@
+package io.cqrs.write.reconcile;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * The read model's {@code records}, as the reconciliation sees them: summaries and rows of key ranges, read only.
+ * Ranges are {@code (after, upTo]} in the database's key order; {@code after} is {@code ''} for the first range (keys
+ * are never empty) and {@code upTo} null for the last, which then also takes every key beyond the write database's
+ * last one.
+ */
+class ReadModel {
+
+    private final JdbcClient jdbc;
+
+    ReadModel(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    RangeSummary summary(String after, @Nullable String upTo) {
+        return jdbc.sql("select count(*), coalesce(sum(" + RangeSummary.KEY_HASH + "), 0)::text from records "
+                        + "where key > :after" + (upTo == null ? "" : " and key <= :upTo"))
+                .param("after", after)
+                .param("upTo", upTo)
+                .query((rs, row) -> new RangeSummary(rs.getLong(1), rs.getString(2), upTo))
+                .single();
+    }
+
+    Map<String, KeyRow> rows(String after, @Nullable String upTo) {
+        return rows(jdbc.sql("select key, version, write_count, deleted from records where key > :after"
+                        + (upTo == null ? "" : " and key <= :upTo"))
+                .param("after", after)
+                .param("upTo", upTo));
+    }
+
+    Map<String, KeyRow> rows(Collection<String> keys) {
+        return rows(jdbc.sql("select key, version, write_count, deleted from records where key = any(:keys)")
+                .param("keys", keys.toArray(String[]::new)));
+    }
+
+    private static Map<String, KeyRow> rows(JdbcClient.StatementSpec statement) {
+        var rows = new HashMap<String, KeyRow>();
+        statement.query(rs -> {
+            var row = new KeyRow(
+                    rs.getString("key"), rs.getLong("version"), rs.getLong("write_count"), rs.getBoolean("deleted"));
+            rows.put(row.key(), row);
+        });
+        return rows;
+    }
+}
