@@ -105,12 +105,27 @@ final class ProjectionBatch {
                 boolean liveAfter = newest instanceof RecordWritten;
                 recordsDelta += (liveAfter ? 1 : 0) - (liveBefore ? 1 : 0);
                 writesDelta += newest.writeCount() - (before == null ? 0 : before.writeCount());
+            } else if (corrects(newest, before)) {
+                // The row was changed outside the projection, its counters were not: they stay as they are.
+                rows.add(newest, events.earliest);
+                changes.add(new Change(key, newest.version()));
             } else if (before != null && events.earliest.isBefore(before.createdAt())) {
                 // A late event older than anything seen: the row keeps its state but learns when the key began.
                 backdated.add(new Backdate(key, events.earliest));
             }
         }
         return new Plan(rows, backdated, applied, size - applied, recordsDelta, writesDelta, changes, appliedAt);
+    }
+
+    /**
+     * Whether {@code event} carries the stored version with another state: the row was changed by something else than
+     * events (by hand, or a bug), and the write side's reconciliation republished the truth to put it right. A
+     * duplicate of the event that made the row carries the same state and changes nothing.
+     */
+    private static boolean corrects(RecordEvent event, @Nullable Stored before) {
+        return before != null
+                && event.version() == before.version()
+                && (event.writeCount() != before.writeCount() || (event instanceof RecordDeleted) != before.deleted());
     }
 
     /**

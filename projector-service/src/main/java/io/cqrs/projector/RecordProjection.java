@@ -129,8 +129,9 @@ class RecordProjection {
         return stored;
     }
 
-    // Only keys whose newest event is newer than their row get here; the guard repeats that in SQL so that the
-    // statement alone can never move a key backwards. A tombstone keeps its version, so a late older write loses.
+    // Only keys whose newest event is newer than their row (or corrects it at the same version) get here; the guard
+    // repeats that in SQL so that the statement alone can never move a key backwards. A tombstone keeps its version, so
+    // a late older write loses.
     private void upsert(ProjectionBatch.Rows rows) {
         jdbc.sql("""
                         insert into records as r (key, value, version, write_count, deleted, created_at, updated_at,
@@ -151,6 +152,8 @@ class RecordProjection {
                                updated_at = excluded.updated_at,
                                last_command_id = excluded.last_command_id
                          where r.version < excluded.version
+                            or r.version = excluded.version
+                               and (r.write_count, r.deleted) is distinct from (excluded.write_count, excluded.deleted)
                         """).params(rows.parameters()).update();
     }
 

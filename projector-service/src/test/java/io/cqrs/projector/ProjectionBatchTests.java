@@ -143,4 +143,20 @@ class ProjectionBatchTests {
         assertThat(plan.rows().size()).isZero();
         assertThat(plan.applied() + plan.stale()).isZero();
     }
+
+    @Test
+    void rewritesARowChangedOutsideTheProjectionWhenItsOwnVersionComesAgainWithoutMovingCounters() {
+        var stored = Map.of(
+                "edited", new Stored(2, false, 9, T0.plusSeconds(1)),
+                "intact", new Stored(2, false, 2, T0.plusSeconds(1)));
+
+        var plan = plan(stored, written("edited", 2, 2), written("intact", 2, 2));
+
+        assertThat(plan.rows().keys()).containsExactly("edited");
+        assertThat((long[]) plan.rows().parameters()[3]).containsExactly(2);
+        assertThat(plan.totalWritesDelta()).isZero();
+        assertThat(plan.recordsDelta()).isZero();
+        assertThat(plan.applied()).isZero();
+        assertThat(plan.stale()).isEqualTo(2);
+    }
 }

@@ -99,6 +99,30 @@ class RecordProjectionIT extends ProjectorTestSupport {
     }
 
     @Test
+    void putsARowChangedByHandBackWhenItsEventIsRepublished() {
+        String key = prefix + "edited";
+        publish(List.of(written(key, 1, 1), written(key, 2, 2)));
+        awaitProjected();
+        var before = state();
+        try (var connection = dataSource.getConnection();
+                var edit = connection.prepareStatement("update records set write_count = 9 where key = ?")) {
+            edit.setString(1, key);
+            edit.executeUpdate();
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+
+        publish(List.of(written(key, 2, 2))); // what the write side's reconciliation republishes
+        awaitProjected();
+
+        var row = row(key).orElseThrow();
+        assertThat(row.version()).isEqualTo(2);
+        assertThat(row.writeCount()).isEqualTo(2);
+        assertThat(state().records()).isEqualTo(before.records());
+        assertCountersMatchRows();
+    }
+
+    @Test
     void countsEveryNewEventAsAppliedAndEveryRepeatAsStale() {
         awaitProjected();
         var before = state();
