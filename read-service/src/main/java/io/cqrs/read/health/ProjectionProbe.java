@@ -1,5 +1,6 @@
 package io.cqrs.read.health;
 
+import io.cqrs.events.EventStreams;
 import io.cqrs.stream.LazyRedisConnection;
 import io.cqrs.stream.RedisConnections;
 import io.cqrs.stream.StreamEntryId;
@@ -12,6 +13,7 @@ import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
@@ -81,6 +83,20 @@ class ProjectionProbe implements SmartLifecycle {
         }
         long oldest = StreamEntryId.parse(first.getFirst().getId()).millis();
         return Math.max(0, status.nowMillis() - oldest) / 1000.0;
+    }
+
+    /**
+     * What the write side's reconciliation last said about the read model (see
+     * {@link EventStreams#reconciliationKey}); null when it said nothing recently (not running, or the key expired).
+     */
+    ReadHealth.@Nullable Reconciliation reconciliation() {
+        Map<String, String> fields = commands().hgetall(EventStreams.reconciliationKey(events.stream()));
+        if (fields.isEmpty()) {
+            return null;
+        }
+        long diverged = Long.parseLong(fields.getOrDefault("diverged", "0"));
+        long ahead = Long.parseLong(fields.getOrDefault("ahead", "0"));
+        return new ReadHealth.Reconciliation(diverged, ahead, diverged == 0 && ahead == 0);
     }
 
     private double lagSecondsOrNaN() {

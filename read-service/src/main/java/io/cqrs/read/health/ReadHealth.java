@@ -1,23 +1,33 @@
 package io.cqrs.read.health;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
  * The body of {@code GET /health}.
  *
- * @param status UP, DEGRADED (projection or standby lag over the threshold, or Redis not answering) or DOWN (the read
- *     database not answering)
+ * @param status UP, DEGRADED (projection or standby lag over the threshold, Redis not answering, or keys known to
+ *     differ from the write database) or DOWN (the read database not answering)
  * @param readDb UP or DOWN
  * @param redis UP or DOWN
  * @param replication present only when the read database is a streaming standby
+ * @param reconciliation what the write side's reconciliation last reported; absent when it is not running or Redis
+ *     does not answer
+ * @param reasons why the status is not UP, one sentence each; absent when UP
  */
 record ReadHealth(
         String status,
         String readDb,
         String redis,
         Projection projection,
-        @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Replication replication) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Replication replication,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Reconciliation reconciliation,
+        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> reasons) {
+
+    ReadHealth {
+        reasons = List.copyOf(reasons);
+    }
 
     static final String UP = "UP";
     static final String DEGRADED = "DEGRADED";
@@ -35,6 +45,14 @@ record ReadHealth(
      *     when the standby cannot tell
      */
     record Replication(boolean standby, @Nullable Double lagSeconds, boolean healthy) {}
+
+    /**
+     * @param diverged keys whose read-model state differs from the write database and that are being repaired
+     * @param ahead keys whose read-model version is above the write database's: never repaired by itself, see the
+     *     README ("Read model ahead of the write database")
+     * @param healthy neither
+     */
+    record Reconciliation(long diverged, long ahead, boolean healthy) {}
 
     boolean isDown() {
         return DOWN.equals(status);

@@ -3,6 +3,7 @@ package io.cqrs.read.health;
 import io.cqrs.stream.GroupStatus;
 import io.cqrs.stream.StreamStatus;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -39,7 +40,7 @@ class ReadHealthCheck implements DisposableBean {
 
     private record Database(boolean standby, @Nullable Double replayLagSeconds) {}
 
-    private record Lag(double seconds, long pending) {}
+    private record Lag(double seconds, long pending, ReadHealth.@Nullable Reconciliation reconciliation) {}
 
     private final JdbcTemplate jdbc;
     private final ProjectionProbe probe;
@@ -73,20 +74,35 @@ class ReadHealthCheck implements DisposableBean {
             Double lag = db.replayLagSeconds();
             replication = new ReadHealth.Replication(true, lag, lag != null && lag <= threshold);
         }
-        String overall;
+        var reasons = new ArrayList<String>();
         if (db == null) {
-            overall = ReadHealth.DOWN;
-        } else if (status == null || !projection.healthy() || (replication != null && !replication.healthy())) {
-            overall = ReadHealth.DEGRADED;
-        } else {
-            overall = ReadHealth.UP;
+            reasons.add("the read database does not answer");
         }
+        if (status == null) {
+            reasons.add("Redis does not answer: projection lag unknown");
+        } else if (!projection.healthy()) {
+            reasons.add("projection lag " + status.seconds() + " s is above " + threshold + " s");
+        }
+        if (replication != null && !replication.healthy()) {
+            reasons.add("the standby replays the primary's changes more than " + threshold + " s late");
+        }
+        ReadHealth.Reconciliation reconciliation = status == null ? null : status.reconciliation();
+        if (reconciliation != null && reconciliation.diverged() > 0) {
+            reasons.add(reconciliation.diverged() + " keys differ from the write database and are being repaired");
+        }
+        if (reconciliation != null && reconciliation.ahead() > 0) {
+            reasons.add(reconciliation.ahead() + " keys are ahead of the write database (restored from a backup?):"
+                    + " an operator must rebuild them");
+        }
+        String overall = db == null ? ReadHealth.DOWN : reasons.isEmpty() ? ReadHealth.UP : ReadHealth.DEGRADED;
         return new ReadHealth(
                 overall,
                 db == null ? ReadHealth.DOWN : ReadHealth.UP,
                 status == null ? ReadHealth.DOWN : ReadHealth.UP,
                 projection,
-                replication);
+                replication,
+                reconciliation,
+                reasons);
     }
 
     private Database database() {
@@ -99,7 +115,7 @@ class ReadHealthCheck implements DisposableBean {
     private Lag lag() {
         StreamStatus status = probe.inspect();
         long pending = status.group(probe.group()).map(GroupStatus::pending).orElse(0L);
-        return new Lag(probe.lagSeconds(status), pending);
+        return new Lag(probe.lagSeconds(status), pending, probe.reconciliation());
     }
 
     private static <T> @Nullable T await(CompletableFuture<T> check, long deadline, String what) {

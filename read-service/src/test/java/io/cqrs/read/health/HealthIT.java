@@ -4,6 +4,7 @@ import static io.cqrs.read.ReadHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.cqrs.events.EventStreams;
 import io.cqrs.read.ProjectorDouble;
 import io.cqrs.read.ReadHttp;
 import io.cqrs.read.ReadServiceTest;
@@ -13,6 +14,7 @@ import io.cqrs.testsupport.DatabaseOutage;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
@@ -108,6 +110,32 @@ class HealthIT {
         projector.acknowledge(delivered);
 
         await().atMost(PATIENCE).until(() -> status().equals("UP"));
+    }
+
+    @Test
+    void degradesWithTheReasonWhileTheReconciliationKnowsDivergedOrAheadKeys() {
+        String key = EventStreams.reconciliationKey(projector.streamName());
+        try {
+            projector.redis().hset(key, Map.of("diverged", "3", "ahead", "1"));
+
+            await().atMost(PATIENCE).until(() -> status().equals("DEGRADED"));
+            var degraded = json(http.get("/health"));
+            assertThat(degraded.<Map<String, Object>>read("$.reconciliation"))
+                    .containsEntry("diverged", 3)
+                    .containsEntry("ahead", 1)
+                    .containsEntry("healthy", false);
+            assertThat(degraded.<List<String>>read("$.reasons"))
+                    .anySatisfy(reason -> assertThat(reason).contains("3 keys differ"))
+                    .anySatisfy(reason -> assertThat(reason).contains("1 keys are ahead"));
+
+            projector.redis().hset(key, Map.of("diverged", "0", "ahead", "0"));
+
+            await().atMost(PATIENCE).until(() -> status().equals("UP"));
+            assertThat(json(http.get("/health")).read("$.reconciliation.healthy", Boolean.class))
+                    .isTrue();
+        } finally {
+            projector.redis().del(key);
+        }
     }
 
     @Test
