@@ -7,6 +7,7 @@
 #   chaos/run.sh              uses the jars in */target (builds them when missing)
 #   CQRS_CHAOS_BUILD=1 chaos/run.sh   rebuilds them first
 #   CQRS_CHAOS_KEEP=1 chaos/run.sh    keeps the work directory (logs, data) for a post-mortem
+#   CQRS_CHAOS_ONLY=3,11 chaos/run.sh runs only the scenarios with these numbers
 #   CQRS_CHAOS_ROOT=<checkout> chaos/run.sh   takes the service jars from another checkout's */target (e.g. to
 #                                     see the suite fail against a build without some fix)
 set -euo pipefail

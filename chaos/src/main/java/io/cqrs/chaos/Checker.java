@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -85,6 +86,22 @@ final class Checker {
                     differences.stream().limit(5).toList());
         } catch (SQLException e) {
             throw new IllegalStateException("cannot check the databases", e);
+        }
+    }
+
+    /**
+     * Whether the read model holds exactly the write side's state of {@code keys} right now (false when a database does
+     * not answer). Keys the load no longer writes, so that writes in flight do not hide the moment they converged.
+     */
+    boolean convergedNow(Collection<String> keys) {
+        try {
+            Map<String, KeyRow> truth = new HashMap<>(writeState());
+            Map<String, KeyRow> model = new HashMap<>(readState());
+            truth.keySet().retainAll(keys);
+            model.keySet().retainAll(keys);
+            return compare(truth, model).isEmpty();
+        } catch (SQLException e) {
+            return false;
         }
     }
 

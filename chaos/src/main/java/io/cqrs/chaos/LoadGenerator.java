@@ -104,6 +104,19 @@ final class LoadGenerator {
         this.keys = List.copyOf(keys);
     }
 
+    /**
+     * Turns the 200s seen so far on {@code keys} into reads that may or may not be counted: the read counts stored
+     * for them were rolled back (the read database restored from a dump), so only later reads are certain.
+     */
+    void forgetReads(List<String> keys) {
+        for (String key : keys) {
+            LongAdder seen = reads.get(key);
+            if (seen != null) {
+                uncertainReads.computeIfAbsent(key, k -> new LongAdder()).add(seen.sumThenReset());
+            }
+        }
+    }
+
     /** Stops starting new work and waits for the operations in flight to end (writes finish their retries). */
     void stop() {
         running = false;

@@ -84,6 +84,48 @@ final class PostgresCluster implements AutoCloseable {
         Shell.run(60, Shell.asPostgres(pgCtl("restart", "-m", "fast", "-l", log.toString(), "-o", options())));
     }
 
+    /**
+     * Dumps {@code database} (custom format) into the cluster's directory, as a nightly backup would; returns the file.
+     */
+    Path dump(String database) {
+        Path file = dir.resolve(database + ".dump");
+        Shell.run(
+                120,
+                Shell.asPostgres(
+                        bin.resolve("pg_dump").toString(),
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        Integer.toString(port),
+                        "-U",
+                        "postgres",
+                        "-Fc",
+                        "-f",
+                        file.toString(),
+                        database));
+        return file;
+    }
+
+    /** Restores {@code database} from {@code file}: its tables dropped and recreated as they were in the dump. */
+    void restore(String database, Path file) {
+        Shell.run(
+                120,
+                Shell.asPostgres(
+                        bin.resolve("pg_restore").toString(),
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        Integer.toString(port),
+                        "-U",
+                        "postgres",
+                        "--clean",
+                        "--if-exists",
+                        "--single-transaction",
+                        "-d",
+                        database,
+                        file.toString()));
+    }
+
     private String[] pgCtl(String action, String... arguments) {
         var command = new java.util.ArrayList<>(
                 List.of(bin.resolve("pg_ctl").toString(), action, "-D", data.toString(), "-w", "-t", "30"));
