@@ -35,6 +35,26 @@ class GroupPlanTests {
     }
 
     @Test
+    void continuesAboveTheVersionTheReadModelIsAheadAtForKeysOldAndNew() {
+        var plan = GroupPlan.of(
+                List.of(
+                        unit(Command.write("old", "a")),
+                        unit(Command.write("old", "b")),
+                        unit(Command.write("gone", "c"))),
+                Map.of("old", new KeyState("old", 3, 3, false)),
+                Map.of("old", 7L, "gone", 4L));
+
+        assertThat(plan.commands())
+                .extracting(NumberedCommand::version, NumberedCommand::writeCount)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(8L, 4L),
+                        org.assertj.core.groups.Tuple.tuple(9L, 5L),
+                        org.assertj.core.groups.Tuple.tuple(5L, 1L));
+        assertThat(plan.changedKeys()).containsExactly(new KeyState("old", 9, 5, false));
+        assertThat(plan.newKeys()).containsExactly(new KeyState("gone", 5, 1, false));
+    }
+
+    @Test
     void deleteTakesAVersionButKeepsTheWriteCount() {
         var plan = GroupPlan.of(List.of(unit(Command.delete("k"))), Map.of("k", new KeyState("k", 2, 2, false)));
 
