@@ -9,8 +9,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 /**
  * The read model's {@code records}, as the reconciliation sees them: summaries and rows of key ranges, read only.
  * Ranges are {@code (after, upTo]} in the database's key order; {@code after} is {@code ''} for the first range (keys
- * are never empty) and {@code upTo} null for the last, which then also takes every key beyond the write database's
- * last one.
+ * are never empty) and {@code upTo} null for the last.
  */
 class ReadModel {
 
@@ -20,12 +19,18 @@ class ReadModel {
         this.jdbc = jdbc;
     }
 
-    RangeSummary summary(String after, @Nullable String upTo) {
-        return jdbc.sql("select count(*), coalesce(sum(" + RangeSummary.KEY_HASH + "), 0)::text from records "
-                        + "where key > :after" + (upTo == null ? "" : " and key <= :upTo"))
+    /**
+     * The summary of the first {@code limit} keys of {@code (after, upTo]}; {@code lastKey} is the last of them. When
+     * it holds {@code limit} keys and does not end at {@code upTo}, the range holds more than that.
+     */
+    RangeSummary summary(String after, @Nullable String upTo, int limit) {
+        return jdbc.sql("with r as (select key, version, write_count, deleted from records where key > :after"
+                        + (upTo == null ? "" : " and key <= :upTo") + " order by key limit :limit)"
+                        + " select count(*), coalesce(sum(" + RangeSummary.KEY_HASH + "), 0)::text, max(key) from r")
                 .param("after", after)
                 .param("upTo", upTo)
-                .query((rs, row) -> new RangeSummary(rs.getLong(1), rs.getString(2), upTo))
+                .param("limit", limit)
+                .query((rs, row) -> new RangeSummary(rs.getLong(1), rs.getString(2), rs.getString(3)))
                 .single();
     }
 
