@@ -45,6 +45,8 @@ public final class ChaosSuite {
     private static final int WRITES_PER_PHASE = 100;
     /** How long a fault or a recovery may take to show before the scenario counts as failed. */
     private static final Duration PATIENCE = Duration.ofSeconds(60);
+    /** The projectors' PROJECTOR_MAX_DELIVERIES: deliveries without an ack after which an entry is suspect. */
+    private static final int MAX_DELIVERIES = 5;
 
     /** Stream entries the projector must dead-letter, as redis-cli takes their fields. */
     private static final List<String> POISON = List.of(
@@ -164,6 +166,7 @@ public final class ChaosSuite {
                 new Scenario("5-write-db-down", this::stopWriteDb),
                 new Scenario("6-poison-entries", this::publishPoison),
                 new Scenario("7-two-projectors-kill-one", this::killOneOfTwoProjectors),
+                new Scenario("10-projector-killed-holding", this::killProjectorHoldingEntriesRepeatedly),
                 new Scenario("11-stream-entries-deleted-by-hand", this::deleteStreamEntriesByHand),
                 new Scenario("12-read-db-restored-from-dump", this::restoreReadDbFromDump));
     }
@@ -346,6 +349,56 @@ public final class ChaosSuite {
         findings.check(!taken.isBlank() && held > 0 && released && claimed >= held);
     }
 
+    /**
+     * A projector killed again and again while it holds the same entries, until they are past the delivery limit: they
+     * are valid events, so they must reach the read model (applied alone, after a backoff), not the dead-letter stream.
+     */
+    private void killProjectorHoldingEntriesRepeatedly(Findings findings) {
+        // One projector, whatever the scenarios before left running: projector-1, and projector-2 stopped.
+        secondProjector.stop();
+        if (!running(projector)) {
+            start(projector);
+        }
+        long deadLettersBefore = redis.length(DEAD_LETTERS);
+        // Caught up first (a start just now leaves a backlog), so that it holds a batch's worth of entries, not all.
+        await().atMost(PATIENCE).until(() -> redis.unread(STREAM, GROUP) < 50);
+        // Killed while holding a batch, for certain: frozen until entries wait, which are then read into its pending
+        // list (as its own loop would) right before its kill -9. The load moves to other keys first, so that the held
+        // entries are the last writes of their keys: one dead-lettered cannot be covered up by a later write.
+        projector.pause();
+        List<String> held;
+        try {
+            long length = redis.length(STREAM);
+            await().atMost(PATIENCE).until(() -> redis.length(STREAM) >= length + 20);
+            load.switchKeys(keys("10-projector-killed-holding", "restarted"));
+            redis.cli("XREADGROUP", "GROUP", GROUP, "projector-1", "COUNT", "1000", "STREAMS", STREAM, ">");
+            projector.kill();
+        } finally {
+            projector.resume(); // when the kill did not come
+        }
+        held = redis.pendingIds(STREAM, GROUP, "projector-1");
+        // As if it had been restarted, had taken them back and been killed again, MAX_DELIVERIES times: each XCLAIM
+        // counts a delivery, so they are now one past the limit.
+        for (int kill = 0; kill < MAX_DELIVERIES && !held.isEmpty(); kill++) {
+            var claim = new ArrayList<>(List.of("XCLAIM", STREAM, GROUP, "projector-1", "0"));
+            claim.addAll(held);
+            redis.cli(claim.toArray(String[]::new));
+        }
+        findings.note("held", held.size());
+        long restarted = System.nanoTime();
+        start(projector);
+        boolean finished = eventually(PATIENCE, () -> {
+            var pending = redis.pendingIds(STREAM, GROUP, null);
+            return held.stream().noneMatch(pending::contains);
+        });
+        findings.note("held_finished_ms", (System.nanoTime() - restarted) / 1_000_000);
+        long deadLettered = redis.length(DEAD_LETTERS) - deadLettersBefore;
+        findings.note("dead_lettered", deadLettered);
+        long suspects = (long) metric(projector, "cqrs_projector_suspect_entries_total");
+        findings.note("applied_alone", suspects);
+        findings.check(!held.isEmpty() && finished && deadLettered == 0 && suspects >= held.size());
+    }
+
     private Outcome run(Scenario scenario) {
         String name = scenario.name();
         log("scenario " + name + ": load on");
@@ -470,6 +523,15 @@ public final class ChaosSuite {
         }
     }
 
+    private static boolean running(ServiceProcess service) {
+        try {
+            service.pid();
+            return service.died() == null;
+        } catch (IllegalStateException e) {
+            return false;
+        }
+    }
+
     /** Starts a service, notes its process id for run.sh, and waits until it is ready. */
     private void start(ServiceProcess service) {
         service.start();
@@ -508,7 +570,8 @@ public final class ChaosSuite {
                         "PROJECTOR_CLAIM_IDLE=2s",
                         "PROJECTOR_CLAIM_INTERVAL=500ms",
                         "PROJECTOR_RETRY_MAX_BACKOFF=1s",
-                        "PROJECTOR_TRIM_INTERVAL=2s"),
+                        "PROJECTOR_TRIM_INTERVAL=2s",
+                        "PROJECTOR_MAX_DELIVERIES=" + MAX_DELIVERIES),
                 List.of());
     }
 

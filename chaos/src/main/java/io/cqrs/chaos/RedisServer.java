@@ -110,6 +110,47 @@ final class RedisServer implements AutoCloseable {
         return 0;
     }
 
+    /** The ids of a group's pending entries (up to 10,000), of one consumer or, with {@code consumer} null, of all. */
+    List<String> pendingIds(String stream, String group, @Nullable String consumer) {
+        var command = new ArrayList<>(List.of("XPENDING", stream, group, "-", "+", "10000"));
+        if (consumer != null) {
+            command.add(consumer);
+        }
+        // Extended XPENDING: per entry its id, consumer, idle time and delivery count, each on a line of its own.
+        var ids = new ArrayList<String>();
+        for (String line : cli(command.toArray(String[]::new)).split("\n")) {
+            if (line.trim().matches("\\d+-\\d+")) {
+                ids.add(line.trim());
+            }
+        }
+        return ids;
+    }
+
+    /** Entries of the stream not yet delivered to the group, counted up to 100. */
+    long unread(String stream, String group) {
+        // XINFO GROUPS: per group, name, consumers, pending, last-delivered-id... each a key and its value on a line.
+        // Not its lag, which Redis cannot always tell (after deletions).
+        String[] lines = cli("XINFO", "GROUPS", stream).split("\n");
+        @Nullable String lastDelivered = null;
+        boolean ours = false;
+        for (int i = 0; i + 1 < lines.length && lastDelivered == null; i++) {
+            String key = lines[i].trim();
+            if (key.equals("name")) {
+                ours = lines[i + 1].trim().equals(group);
+            } else if (ours && key.equals("last-delivered-id")) {
+                lastDelivered = lines[i + 1].trim();
+            }
+        }
+        if (lastDelivered == null) {
+            throw new IllegalStateException("no group " + group + " on stream " + stream);
+        }
+        // XRANGE: per entry its id, then its fields and values, each on a line; only ids look like <ms>-<seq>.
+        return cli("XRANGE", stream, "(" + lastDelivered, "+", "COUNT", "100")
+                .lines()
+                .filter(line -> line.trim().matches("\\d+-\\d+"))
+                .count();
+    }
+
     /** The names of a group's consumers. */
     List<String> consumers(String stream, String group) {
         // XINFO CONSUMERS: per consumer, name, pending, idle and inactive, each a key and its value on a line.

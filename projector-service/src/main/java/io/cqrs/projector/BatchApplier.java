@@ -13,33 +13,36 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * Applies one batch of stream entries, start to finish: decodes them; sets aside those gone from the stream, delivered
- * too often or malformed; applies the rest to the read model in one transaction (retried until it commits; entries the
- * database rejects are isolated by {@link PoisonIsolation}); copies what cannot be projected to the dead-letter stream;
- * acknowledges every entry with one {@code XACK}; records the metrics and one log line. It returns when the batch is
- * finished. When it throws instead ({@link Retry.Stopped} if the consumer stops while it waits, a Redis failure while
- * it reads delivery counts, a {@code NOGROUP} answer after the commit), the entries not acknowledged stay pending and
- * are processed again.
+ * Applies one batch of stream entries, start to finish: decodes them; sets aside those gone from the stream or
+ * malformed, and those delivered more often than the limit (suspects, see {@link DeliveryLimit}); applies the rest to
+ * the read model in one transaction (retried until it commits; entries the database rejects are isolated by
+ * {@link PoisonIsolation}); copies what cannot be projected to the dead-letter stream; acknowledges those entries with
+ * one {@code XACK}; records the metrics and one log line. Then each suspect the same way, alone, in a batch of its own.
+ * It returns when the batch is finished. When it throws instead ({@link Retry.Stopped} if the consumer stops while it
+ * waits, a Redis failure while it reads delivery counts, a {@code NOGROUP} answer after the commit), the entries not
+ * acknowledged stay pending and are processed again.
  */
 @Component
 class BatchApplier {
 
     private static final Logger log = LoggerFactory.getLogger(BatchApplier.class);
 
-    private final int maxDeliveries;
+    private final DeliveryLimit limit;
     private final RecordProjection projection;
     private final ProjectorMetrics metrics;
     private final Clock clock;
 
     BatchApplier(ProjectorProperties properties, RecordProjection projection, ProjectorMetrics metrics, Clock clock) {
-        this.maxDeliveries = properties.projector().maxDeliveries();
+        this.limit = DeliveryLimit.of(properties.projector());
         this.projection = projection;
         this.metrics = metrics;
         this.clock = clock;
@@ -49,8 +52,23 @@ class BatchApplier {
 
     private record Rejected(StreamMessage<String, String> entry, Rejection rejection, long deliveries) {}
 
-    /** A batch sorted out: every id (for the XACK), the highest, the events to apply, the entries to dead-letter. */
-    private record Sorted(List<String> ids, StreamEntryId lastId, List<Decoded> valid, List<Rejected> rejected) {}
+    /**
+     * A batch sorted out: every id to acknowledge together (those of the suspects aside), the highest of them, the events
+     * to apply, the entries to dead-letter, and the suspects, each to be applied on its own.
+     */
+    private record Sorted(
+            List<String> ids,
+            StreamEntryId lastId,
+            List<Decoded> valid,
+            List<Rejected> rejected,
+            List<Decoded> suspects) {
+
+        /** A suspect as a batch of its own. */
+        static Sorted alone(Decoded suspect) {
+            String id = suspect.entry().getId();
+            return new Sorted(List.of(id), StreamEntryId.parse(id), List.of(suspect), List.of(), List.of());
+        }
+    }
 
     private record Applied(Outcome outcome, List<Rejected> isolated) {}
 
@@ -63,6 +81,34 @@ class BatchApplier {
     void apply(StreamGroup group, List<StreamMessage<String, String>> entries, boolean redelivered, Retry retry) {
         long started = System.nanoTime();
         Sorted batch = sort(group, entries, redelivered ? deliveries(group, entries) : Map.of());
+        // Every entry not yet acknowledged stays claimed while the read database is away, the suspects' too.
+        var held = new ArrayList<String>(entries.size());
+        held.addAll(batch.ids());
+        batch.suspects().forEach(suspect -> held.add(suspect.entry().getId()));
+        if (!batch.ids().isEmpty()) {
+            finish(group, batch, held, retry, started);
+            held.subList(0, batch.ids().size()).clear();
+        }
+        // The others are acknowledged by now: should a suspect crash the process, it takes nobody else with it.
+        for (Decoded suspect : batch.suspects()) {
+            metrics.suspect();
+            log.warn(
+                    "Entry {} of stream {} was delivered {} times without an acknowledgement (limit {}); applying it"
+                            + " alone",
+                    suspect.entry().getId(),
+                    group.stream(),
+                    suspect.deliveries(),
+                    limit.maxDeliveries());
+            finish(group, Sorted.alone(suspect), held, retry, System.nanoTime());
+            held.removeFirst();
+        }
+    }
+
+    /**
+     * Applies a sorted batch (retried until it commits, keeping {@code held} claimed meanwhile), copies its rejected
+     * entries to the dead-letter stream, acknowledges its ids, and records the metrics and the log line.
+     */
+    private void finish(StreamGroup group, Sorted batch, List<String> held, Retry retry, long started) {
         Applied applied = batch.valid().isEmpty() && batch.rejected().isEmpty()
                 ? new Applied(Outcome.NOTHING, List.of())
                 : retry.get(
@@ -72,10 +118,10 @@ class BatchApplier {
                             metrics.readDbRetry();
                             log.warn(
                                     "Cannot apply {} entries to the read database ({}); retrying, nothing acknowledged",
-                                    entries.size(),
+                                    batch.ids().size(),
                                     failure.toString());
                         },
-                        () -> keepClaimed(group, batch.ids()));
+                        () -> keepClaimed(group, held));
         Instant committedAt = clock.instant();
         var rejected = new ArrayList<>(batch.rejected());
         rejected.addAll(applied.isolated());
@@ -91,12 +137,12 @@ class BatchApplier {
         }
         afterCommit(group, batch.ids(), retry, () -> group.ack(batch.ids()));
         Duration took = Duration.ofNanos(System.nanoTime() - started);
-        metrics.batch(entries.size(), took);
+        metrics.batch(batch.ids().size(), took);
         metrics.applied(applied.outcome(), committedAt);
         metrics.deadLettered(rejected.size());
         log.info(
                 "Projected {} entries up to {}: {} applied, {} stale, {} dead-lettered in {} ms",
-                entries.size(),
+                batch.ids().size(),
                 batch.lastId(),
                 applied.outcome().applied(),
                 applied.outcome().stale(),
@@ -104,39 +150,68 @@ class BatchApplier {
                 took.toMillis());
     }
 
-    /** Decodes the entries and sets aside those gone from the stream, delivered too often, or malformed. */
+    /**
+     * Decodes the entries and sets aside those gone from the stream or malformed (whatever their delivery count), and the
+     * suspects: valid events delivered more often than the limit.
+     */
     private Sorted sort(StreamGroup group, List<StreamMessage<String, String>> entries, Map<String, Long> deliveries) {
         var ids = new ArrayList<String>(entries.size());
         var valid = new ArrayList<Decoded>(entries.size());
         var rejected = new ArrayList<Rejected>();
-        StreamEntryId last = StreamEntryId.parse(entries.getFirst().getId());
+        var suspects = new ArrayList<Decoded>();
+        @Nullable StreamEntryId last = null;
         for (var entry : entries) {
-            ids.add(entry.getId());
-            StreamEntryId id = StreamEntryId.parse(entry.getId());
-            last = id.compareTo(last) > 0 ? id : last;
             long delivered = deliveries.getOrDefault(entry.getId(), 1L);
             if (entry.getBody() == null || entry.getBody().isEmpty()) {
                 // Deleted from the stream while pending (XDEL, or a trim that should not have happened): nothing left.
                 log.warn("Pending entry {} is no longer in stream {}; acknowledging it", entry.getId(), group.stream());
-            } else if (delivered > maxDeliveries) {
-                rejected.add(new Rejected(entry, Rejection.tooManyDeliveries(delivered, maxDeliveries), delivered));
             } else {
                 try {
-                    valid.add(new Decoded(entry, EventCodec.decode(entry.getBody()), delivered));
+                    var decoded = new Decoded(entry, EventCodec.decode(entry.getBody()), delivered);
+                    if (limit.suspect(delivered)) {
+                        suspects.add(decoded);
+                        continue; // acknowledged on its own, after the others
+                    }
+                    valid.add(decoded);
                 } catch (MalformedEventException e) {
                     rejected.add(new Rejected(entry, Rejection.malformed(e), delivered));
                 }
             }
+            ids.add(entry.getId());
+            StreamEntryId id = StreamEntryId.parse(entry.getId());
+            last = last == null || id.compareTo(last) > 0 ? id : last;
         }
-        return new Sorted(ids, last, valid, rejected);
+        return new Sorted(
+                ids, last == null ? StreamEntryId.parse(entries.getFirst().getId()) : last, valid, rejected, suspects);
     }
 
-    /** Delivery counts of redelivered entries, which include the delivery that just handed them to us. */
+    /**
+     * Delivery counts of redelivered entries, which include the delivery that just handed them to us. Other pending
+     * entries of this consumer may lie between the batch's ids (suspects waiting for their backoff, say), so the range is
+     * read page by page until every id of the batch is found.
+     */
     private static Map<String, Long> deliveries(StreamGroup group, List<StreamMessage<String, String>> entries) {
+        var wanted = new HashSet<String>();
+        StreamEntryId first = StreamEntryId.parse(entries.getFirst().getId());
+        StreamEntryId last = first;
+        for (var entry : entries) {
+            wanted.add(entry.getId());
+            StreamEntryId id = StreamEntryId.parse(entry.getId());
+            first = id.compareTo(first) < 0 ? id : first;
+            last = id.compareTo(last) > 0 ? id : last;
+        }
         var counts = new HashMap<String, Long>();
-        for (PendingMessage pending :
-                group.pending(entries.getFirst().getId(), entries.getLast().getId(), entries.size())) {
-            counts.put(pending.getId(), pending.getRedeliveryCount());
+        @Nullable StreamEntryId from = first;
+        while (from != null && counts.size() < wanted.size()) {
+            var page = group.pending(from.toString(), last.toString(), entries.size());
+            for (PendingMessage pending : page) {
+                if (wanted.contains(pending.getId())) {
+                    counts.put(pending.getId(), pending.getRedeliveryCount());
+                }
+            }
+            from = page.size() < entries.size()
+                    ? null
+                    : StreamEntryId.parse(page.getLast().getId()).next();
         }
         return counts;
     }
@@ -177,7 +252,7 @@ class BatchApplier {
 
     /**
      * Resets the idle time of the batch's entries between attempts, so that other consumers do not claim them while the
-     * read database is away and push them towards the dead-letter limit.
+     * read database is away and push them past the delivery limit.
      */
     private static void keepClaimed(StreamGroup group, List<String> ids) {
         try {

@@ -40,6 +40,7 @@ class ProjectorMetrics {
     private final Counter stale;
     private final Counter deadLettered;
     private final Counter claimed;
+    private final Counter suspects;
     private final Counter groupRecreated;
     private final Counter readDbRetries;
     private final Counter redisRetries;
@@ -47,6 +48,9 @@ class ProjectorMetrics {
     private final DistributionSummary batchSize;
     private final Timer applyTime;
     private final Timer commitToProjected;
+
+    // Entries past the delivery limit whose next claim waits for their backoff, as the latest claim scan found them.
+    private volatile int backingOff;
 
     private @Nullable StreamStatus status;
     private Instant statusAt = Instant.MIN;
@@ -61,7 +65,17 @@ class ProjectorMetrics {
         this.stale = events(registry, tags, "stale");
         this.deadLettered = events(registry, tags, "dead_lettered");
         this.claimed = Counter.builder("cqrs.projector.claimed")
-                .description("Entries taken over from consumers that left them idle (XAUTOCLAIM)")
+                .description("Entries taken over from consumers that left them idle (XPENDING, XCLAIM)")
+                .tags(tags)
+                .register(registry);
+        this.suspects = Counter.builder("cqrs.projector.suspect.entries")
+                .description("Entries delivered more often than the limit without an acknowledgement (consumers"
+                        + " crashed holding them), applied alone instead of in a batch")
+                .tags(tags)
+                .register(registry);
+        Gauge.builder("cqrs.projector.suspect.entries.backing.off", this, m -> m.backingOff)
+                .description("Entries past the delivery limit whose next claim waits for its backoff, as the latest"
+                        + " claim scan found them")
                 .tags(tags)
                 .register(registry);
         this.groupRecreated = Counter.builder("cqrs.stream.group.recreated")
@@ -135,6 +149,14 @@ class ProjectorMetrics {
 
     void claimed(int entries) {
         claimed.increment(entries);
+    }
+
+    void suspect() {
+        suspects.increment();
+    }
+
+    void backingOff(int entries) {
+        backingOff = entries;
     }
 
     void groupRecreated() {

@@ -37,7 +37,9 @@ record ProjectorProperties(
      * @param commandTimeout client timeout of short Redis commands; the blocking reader gets the poll interval on top
      * @param claimIdle how long an entry stays unacknowledged before another consumer may claim it
      * @param claimInterval how often to look for such entries
-     * @param maxDeliveries deliveries after which an unacknowledged entry is dead-lettered instead of tried again
+     * @param maxDeliveries deliveries without an acknowledgement after which an entry is suspect: applied alone, and
+     *     claimed again only after a backoff that doubles with each further delivery (never dead-lettered for that)
+     * @param suspectMaxBackoff the longest idle time a suspect entry waits for before it is claimed again
      * @param trimInterval how often the janitor trims the stream below what every group has finished
      * @param trimWarnAge age of the oldest entry some group still needs above which the janitor warns
      * @param retryBackoff first pause after a failure of Redis or the read database; doubles up to the maximum
@@ -50,6 +52,7 @@ record ProjectorProperties(
             @DefaultValue("30s") @DurationMin(millis = 1) Duration claimIdle,
             @DefaultValue("5s") @DurationMin(millis = 1) Duration claimInterval,
             @DefaultValue("5") @Positive int maxDeliveries,
+            @DefaultValue("10m") @DurationMin(millis = 1) Duration suspectMaxBackoff,
             @DefaultValue("10s") @DurationMin(millis = 1) Duration trimInterval,
             @DefaultValue("5m") @DurationMin(millis = 0) Duration trimWarnAge,
             @DefaultValue("100ms") @DurationMin(millis = 1) Duration retryBackoff,

@@ -4,17 +4,17 @@ import io.cqrs.events.MalformedEventException;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Why a stream entry goes to the dead-letter stream instead of the read model.
+ * Why a stream entry goes to the dead-letter stream instead of the read model. Its delivery count alone is never a
+ * reason: an entry delivered too often is applied alone ({@link DeliveryLimit}), and dead-lettered only if it fails then.
  *
  * @param problem a stable name for metrics and tooling: a {@link MalformedEventException.Problem}, or
- *     {@value #APPLY_FAILED}, or {@value #TOO_MANY_DELIVERIES}
+ *     {@value #APPLY_FAILED}
  * @param field the event field at fault, when one is
  * @param reason a sentence for a person
  */
 record Rejection(String problem, @Nullable String field, String reason) {
 
     static final String APPLY_FAILED = "APPLY_FAILED";
-    static final String TOO_MANY_DELIVERIES = "TOO_MANY_DELIVERIES";
 
     static Rejection malformed(MalformedEventException e) {
         return new Rejection(e.problem().name(), e.field(), String.valueOf(e.getMessage()));
@@ -29,12 +29,5 @@ record Rejection(String problem, @Nullable String field, String reason) {
         // payload; the rest (PostgreSQL's "Where:" context) is noise in a one-line reason.
         String message = String.valueOf(cause.getMessage()).lines().findFirst().orElse("");
         return new Rejection(APPLY_FAILED, null, "the read database rejected the event: " + message);
-    }
-
-    static Rejection tooManyDeliveries(long deliveries, int limit) {
-        return new Rejection(
-                TOO_MANY_DELIVERIES,
-                null,
-                "delivered " + deliveries + " times without being acknowledged (limit " + limit + ")");
     }
 }

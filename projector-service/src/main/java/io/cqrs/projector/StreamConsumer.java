@@ -2,6 +2,7 @@ package io.cqrs.projector;
 
 import io.cqrs.stream.LazyRedisConnection;
 import io.cqrs.stream.RedisConnections;
+import io.cqrs.stream.StreamEntryId;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.StreamMessage;
@@ -21,21 +22,25 @@ import org.springframework.util.backoff.ExponentialBackOff;
  * The consumer loop: reads the stream as one consumer of the group and hands each batch to the {@link BatchApplier}.
  *
  * <p>One thread of its own with its own blocking connection. At start it creates the group if needed and re-processes
- * its own pending entries once, then reads new ones; between reads it claims entries other consumers left idle. When a
- * read returns a full batch (a backlog), the next batch is requested before this one is applied, so that Redis and
- * the client decode it while the read database applies this one; a stop applies that batch too before it ends. Redis
- * or the read database failing means a pause with exponential backoff and another try, never a skipped entry: an entry
- * leaves the pending list only once the read model holds it or the dead-letter stream does.
+ * its own pending entries once, then reads new ones; between reads it claims entries consumers left idle, those past
+ * the delivery limit only after their backoff ({@link DeliveryLimit}). When a read returns a full batch (a backlog),
+ * the next batch is requested before this one is applied, so that Redis and the client decode it while the read
+ * database applies this one; a stop applies that batch too before it ends. Redis or the read database failing means a
+ * pause with exponential backoff and another try, never a skipped entry: an entry leaves the pending list only once
+ * the read model holds it or the dead-letter stream does.
  */
 @Component
 class StreamConsumer implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(StreamConsumer.class);
 
-    // XAUTOCLAIM rounds per claim step, so that a large backlog of abandoned entries does not starve new ones.
+    // Pages of the pending list per claim step, so that a large backlog of abandoned entries does not starve new ones.
     private static final int CLAIM_ROUNDS = 10;
 
+    private static final StreamEntryId FIRST = new StreamEntryId(0, 0);
+
     private final ProjectorProperties.Projector settings;
+    private final DeliveryLimit limit;
     private final StreamGroup group;
     private final RedisConnections connections;
     private final BatchApplier batches;
@@ -56,6 +61,7 @@ class StreamConsumer implements SmartLifecycle {
             ProjectorMetrics metrics,
             Clock clock) {
         this.settings = properties.projector();
+        this.limit = DeliveryLimit.of(settings);
         this.group = new StreamGroup(
                 redis, properties.events().stream(), properties.events().group(), settings.consumer());
         this.connections = connections;
@@ -117,7 +123,7 @@ class StreamConsumer implements SmartLifecycle {
         private final Retry retry;
         private @Nullable StatefulRedisConnection<String, String> reader;
         private boolean groupReady;
-        private @Nullable String ownPendingAfter = "0";
+        private @Nullable StreamEntryId ownPendingFrom = FIRST;
         private Instant nextClaim = Instant.MIN;
         private @Nullable RedisFuture<List<StreamMessage<String, String>>> prefetched;
 
@@ -127,7 +133,7 @@ class StreamConsumer implements SmartLifecycle {
 
         void restart() {
             groupReady = false;
-            ownPendingAfter = "0";
+            ownPendingFrom = FIRST;
             prefetched = null;
         }
     }
@@ -168,17 +174,20 @@ class StreamConsumer implements SmartLifecycle {
             group.create();
             position.groupReady = true;
         }
-        // Our own pending entries once, from the start of our pending list: a loop that kept reading "0" would keep
-        // resetting their idle time and hide them from XAUTOCLAIM.
-        if (position.ownPendingAfter != null) {
-            var entries = group.readOwnPending(reader.sync(), position.ownPendingAfter, settings.batchSize());
-            if (entries.isEmpty()) {
-                position.ownPendingAfter = null;
-            } else {
+        // Our own pending entries once, from the start of our pending list, those past the delivery limit only once
+        // their backoff is over (the claims take them later): a process that such an entry crashes must not apply it
+        // again at each start. XCLAIM rather than XREADGROUP 0, which would hand out all of them.
+        if (position.ownPendingFrom != null) {
+            var page = group.ownPending(position.ownPendingFrom, settings.batchSize());
+            var due = DeliveryLimit.due(page, limit::idleBeforeReclaim);
+            var entries = group.claim(due.ids(), due.leastIdle());
+            if (!entries.isEmpty()) {
                 log.info("Re-processing {} entries left pending by this consumer", entries.size());
                 batches.apply(group, entries, true, position.retry);
-                position.ownPendingAfter = entries.getLast().getId();
             }
+            position.ownPendingFrom = page.size() < settings.batchSize()
+                    ? null
+                    : StreamEntryId.parse(page.getLast().getId()).next();
             return;
         }
         Instant now = clock.instant();
@@ -197,25 +206,34 @@ class StreamConsumer implements SmartLifecycle {
         }
     }
 
+    /**
+     * Takes over entries left idle in the group (their consumer died, or this one before a restart): each once idle for
+     * the claim idle time, or for its backoff past the delivery limit. XPENDING with IDLE and XCLAIM rather than
+     * XAUTOCLAIM, which would take every entry idle beyond one threshold, the suspects before their time.
+     */
     private void claim(Retry retry) {
-        String cursor = "0-0";
+        StreamEntryId from = FIRST;
+        int backingOff = 0;
         for (int round = 0; round < CLAIM_ROUNDS && !retry.stopped(); round++) {
-            var claimed = group.autoClaim(settings.claimIdle(), cursor, settings.batchSize());
-            var entries = claimed.getMessages();
+            var page = group.idlePending(settings.claimIdle(), from, settings.batchSize());
+            var due = DeliveryLimit.due(page, limit::idleBeforeClaim);
+            backingOff += page.size() - due.ids().size();
+            var entries = group.claim(due.ids(), due.leastIdle());
             if (!entries.isEmpty()) {
                 metrics.claimed(entries.size());
                 log.info(
-                        "Claimed {} entries idle for over {} ms from other consumers of group {}",
+                        "Claimed {} entries left idle for over {} ms in group {}",
                         entries.size(),
                         settings.claimIdle().toMillis(),
                         group.group());
                 batches.apply(group, entries, true, retry);
             }
-            cursor = claimed.getId();
-            if ("0-0".equals(cursor)) {
-                return;
+            if (page.size() < settings.batchSize()) {
+                break;
             }
+            from = StreamEntryId.parse(page.getLast().getId()).next();
         }
+        metrics.backingOff(backingOff);
     }
 
     /**

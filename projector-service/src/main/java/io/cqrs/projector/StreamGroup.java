@@ -2,6 +2,7 @@ package io.cqrs.projector;
 
 import io.cqrs.events.EventStreams;
 import io.cqrs.stream.LazyRedisConnection;
+import io.cqrs.stream.StreamEntryId;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
@@ -12,13 +13,12 @@ import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.StreamMessage;
-import io.lettuce.core.XAutoClaimArgs;
 import io.lettuce.core.XClaimArgs;
 import io.lettuce.core.XGroupCreateArgs;
+import io.lettuce.core.XPendingArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.models.stream.ClaimedMessages;
 import io.lettuce.core.models.stream.PendingMessage;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -107,12 +107,6 @@ final class StreamGroup {
         }
     }
 
-    /** This consumer's own pending entries after {@code afterId}; does not block. */
-    List<StreamMessage<String, String>> readOwnPending(
-            RedisCommands<String, String> reader, String afterId, int count) {
-        return reader.xreadgroup(me, XReadArgs.Builder.count(count), XReadArgs.StreamOffset.from(stream, afterId));
-    }
-
     void ack(List<String> ids) {
         if (!ids.isEmpty()) {
             redis.sync().xack(stream, group, ids.toArray(String[]::new));
@@ -124,21 +118,43 @@ final class StreamGroup {
         return redis.sync().xpending(stream, me, Range.create(firstId, lastId), Limit.from(count));
     }
 
-    /** Takes over up to {@code count} entries idle at least {@code minIdle}, scanning from {@code cursor}. */
-    ClaimedMessages<String, String> autoClaim(Duration minIdle, String cursor, int count) {
+    /** This consumer's own pending entries from {@code fromId} on, with their delivery counts and idle times. */
+    List<PendingMessage> ownPending(StreamEntryId fromId, int count) {
+        return redis.sync().xpending(stream, XPendingArgs.Builder.xpending(me, from(fromId), Limit.from(count)));
+    }
+
+    /**
+     * Any consumer's pending entries idle at least {@code minIdle}, from {@code fromId} on, with their delivery counts and
+     * idle times: what may be claimed, each entry after its own idle time ({@link DeliveryLimit}), which one
+     * {@code XAUTOCLAIM} threshold cannot express.
+     */
+    List<PendingMessage> idlePending(Duration minIdle, StreamEntryId fromId, int count) {
         return redis.sync()
-                .xautoclaim(
+                .xpending(
                         stream,
-                        new XAutoClaimArgs<String>()
-                                .consumer(me)
-                                .minIdleTime(minIdle)
-                                .startId(cursor)
-                                .count(count));
+                        XPendingArgs.Builder.xpending(group, from(fromId), Limit.from(count))
+                                .idle(minIdle));
+    }
+
+    /**
+     * Takes over the entries still idle at least {@code minIdle} (one someone claimed or read meanwhile is not), which
+     * counts a delivery of each, and returns them; entries deleted from the stream meanwhile leave the pending list
+     * (Redis 7) and are not returned.
+     */
+    List<StreamMessage<String, String>> claim(List<String> ids, Duration minIdle) {
+        if (ids.isEmpty()) {
+            return List.of();
+        }
+        return redis.sync().xclaim(stream, me, new XClaimArgs().minIdleTime(minIdle), ids.toArray(String[]::new));
+    }
+
+    private static Range<String> from(StreamEntryId id) {
+        return Range.from(Range.Boundary.including(id.toString()), Range.Boundary.unbounded());
     }
 
     /**
      * Resets the idle time of entries this consumer is still working on (JUSTID does not count a delivery), so that a
-     * batch waiting for the read database is not claimed away and pushed towards the dead-letter limit.
+     * batch waiting for the read database is not claimed away and pushed past the delivery limit.
      */
     void touch(List<String> ids) {
         if (!ids.isEmpty()) {

@@ -8,7 +8,6 @@ import io.cqrs.events.RecordEvent;
 import io.cqrs.stream.LazyRedisConnection;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.StreamMessage;
-import io.lettuce.core.XClaimArgs;
 import io.lettuce.core.XReadArgs;
 import java.util.ArrayList;
 import java.util.List;
@@ -141,12 +140,42 @@ class BatchApplierIT extends ProjectorTestSupport {
     }
 
     @Test
-    void deadLettersAnEntryDeliveredMoreOftenThanAllowed() {
+    void appliesAValidEntryDeliveredMoreOftenThanAllowedAloneAndAcknowledgesIt() {
         int limit = properties.projector().maxDeliveries();
-        var entries = deliverEvents(List.of(written(prefix + "cursed", 1, 1), written(prefix + "tried", 1, 1)));
-        // Delivered once more than allowed, and as often as allowed: only the first is past the limit.
-        deliveredTimes(entries.get(0), limit + 1);
-        deliveredTimes(entries.get(1), limit);
+        var entries = deliverEvents(List.of(
+                written(prefix + "suspect", 1, 1), written(prefix + "tried", 1, 1), written(prefix + "fresh", 1, 1)));
+        // Consumers crashed holding the first one (and not because of it): delivered once more than allowed. The second
+        // was delivered as often as allowed, the third once.
+        redeliver(side, GROUP, CONSUMER, entries.get(0).getId(), limit);
+        redeliver(side, GROUP, CONSUMER, entries.get(1).getId(), limit - 1);
+        var before = state();
+        double suspectsBefore = count("cqrs.projector.suspect.entries");
+        var batchesBefore = batchSizes();
+
+        batches.apply(group, entries, true, retry);
+
+        assertThat(row(prefix + "suspect"))
+                .hasValueSatisfying(r -> assertThat(r.version()).isEqualTo(1));
+        assertThat(row(prefix + "tried")).isPresent();
+        assertThat(row(prefix + "fresh")).isPresent();
+        assertThat(deadLetters(side, ids(entries))).isEmpty();
+        assertThat(pending()).isZero();
+        var after = state();
+        assertThat(after.applied() - before.applied()).isEqualTo(3);
+        assertThat(after.deadLettered()).isEqualTo(before.deadLettered());
+        assertThat(count("cqrs.projector.suspect.entries") - suspectsBefore).isEqualTo(1);
+        // Two batches: the other two together, then the suspect alone.
+        var batchesAfter = batchSizes();
+        assertThat(batchesAfter.count() - batchesBefore.count()).isEqualTo(2);
+        assertThat(batchesAfter.totalAmount() - batchesBefore.totalAmount()).isEqualTo(3);
+        assertCountersMatchRows();
+    }
+
+    @Test
+    void deadLettersAMalformedEntryWhateverItsDeliveryCount() {
+        int limit = properties.projector().maxDeliveries();
+        var entries = deliver(List.of(Map.of("foo", "bar"), EventCodec.encode(written(prefix + "good", 1, 1))));
+        redeliver(side, GROUP, CONSUMER, entries.get(0).getId(), limit);
         var before = state();
 
         batches.apply(group, entries, true, retry);
@@ -154,14 +183,60 @@ class BatchApplierIT extends ProjectorTestSupport {
         var dead = deadLetters(side, ids(entries));
         assertThat(dead).containsOnlyKeys(entries.get(0).getId());
         assertThat(dead.get(entries.get(0).getId()))
-                .containsEntry(StreamGroup.DLQ_PROBLEM, Rejection.TOO_MANY_DELIVERIES)
+                .containsEntry("foo", "bar")
+                .containsEntry(StreamGroup.DLQ_PROBLEM, "MISSING_FIELD")
                 .containsEntry(StreamGroup.DLQ_DELIVERIES, Integer.toString(limit + 1));
-        assertThat(row(prefix + "cursed")).isEmpty();
-        assertThat(row(prefix + "tried")).isPresent();
+        assertThat(row(prefix + "good")).isPresent();
         assertThat(pending()).isZero();
         var after = state();
         assertThat(after.deadLettered() - before.deadLettered()).isEqualTo(1);
         assertThat(after.applied() - before.applied()).isEqualTo(1);
+    }
+
+    @Test
+    void deadLettersAnEntryDeliveredMoreOftenThanAllowedThatFailsToApplyAlone() {
+        int limit = properties.projector().maxDeliveries();
+        // Decodes, but PostgreSQL cannot store a NUL character: it fails on its own, not because of the others.
+        var entries = deliverEvents(
+                List.of(written(prefix + "nul", "nul \u0000 inside", 1, 1), written(prefix + "good", 1, 1)));
+        redeliver(side, GROUP, CONSUMER, entries.get(0).getId(), limit);
+        var before = state();
+        double deadBefore = events("dead_lettered");
+
+        batches.apply(group, entries, true, retry);
+
+        var dead = deadLetters(side, ids(entries));
+        assertThat(dead).containsOnlyKeys(entries.get(0).getId());
+        assertThat(dead.get(entries.get(0).getId()))
+                .containsEntry(StreamGroup.DLQ_PROBLEM, Rejection.APPLY_FAILED)
+                .containsEntry(StreamGroup.DLQ_DELIVERIES, Integer.toString(limit + 1));
+        assertThat(row(prefix + "nul")).isEmpty();
+        assertThat(row(prefix + "good")).isPresent();
+        assertThat(pending()).isZero();
+        var after = state();
+        assertThat(after.deadLettered() - before.deadLettered()).isEqualTo(1);
+        assertThat(after.applied() - before.applied()).isEqualTo(1);
+        assertThat(events("dead_lettered") - deadBefore).isEqualTo(1);
+        assertCountersMatchRows();
+    }
+
+    @Test
+    void findsTheDeliveryCountsOfEntriesWithOtherPendingEntriesBetweenThem() {
+        int limit = properties.projector().maxDeliveries();
+        var entries = deliverEvents(List.of(
+                written(prefix + "first", 1, 1), written(prefix + "between", 1, 1), written(prefix + "last", 1, 1)));
+        redeliver(side, GROUP, CONSUMER, entries.get(2).getId(), limit);
+        double suspectsBefore = count("cqrs.projector.suspect.entries");
+
+        // The middle entry stays pending with this consumer, outside the batch (as one waiting for its backoff would).
+        batches.apply(group, List.of(entries.get(0), entries.get(2)), true, retry);
+
+        assertThat(row(prefix + "first")).isPresent();
+        assertThat(row(prefix + "last")).isPresent();
+        assertThat(count("cqrs.projector.suspect.entries") - suspectsBefore).isEqualTo(1);
+        assertThat(pending()).isEqualTo(1);
+        batches.apply(group, List.of(entries.get(1)), true, retry);
+        assertThat(pending()).isZero();
     }
 
     @Test
@@ -222,12 +297,10 @@ class BatchApplierIT extends ProjectorTestSupport {
         assertThat(state().applied() - before.applied()).isEqualTo(1);
     }
 
-    /** Sets the entry's delivery count as if it had been delivered that often without an ack. */
-    private void deliveredTimes(StreamMessage<String, String> entry, int deliveries) {
-        redis.xclaim(
-                side,
-                Consumer.from(GROUP, CONSUMER),
-                new XClaimArgs().minIdleTime(0).retryCount(deliveries),
-                entry.getId());
+    record BatchSizes(long count, double totalAmount) {}
+
+    private BatchSizes batchSizes() {
+        var summary = meters.get("cqrs.projector.batch.size").summary();
+        return new BatchSizes(summary.count(), summary.totalAmount());
     }
 }

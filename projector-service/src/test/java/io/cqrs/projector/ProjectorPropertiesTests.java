@@ -28,6 +28,7 @@ class ProjectorPropertiesTests {
             assertThat(projector.batchSize()).isEqualTo(8000);
             assertThat(projector.pollInterval()).isEqualTo(Duration.ofSeconds(1));
             assertThat(projector.maxDeliveries()).isEqualTo(5);
+            assertThat(projector.suspectMaxBackoff()).isEqualTo(Duration.ofMinutes(10));
             assertThat(projector.consumer())
                     .endsWith("-" + ProcessHandle.current().pid());
         });

@@ -12,13 +12,17 @@ import io.cqrs.stream.RedisConnections;
 import io.cqrs.stream.StreamInspector;
 import io.cqrs.testsupport.RealServers;
 import io.cqrs.testsupport.TestStream;
+import io.lettuce.core.Consumer;
 import io.lettuce.core.LettuceFutures;
+import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.StreamMessage;
+import io.lettuce.core.XClaimArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.models.stream.PendingMessage;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -211,6 +215,24 @@ abstract class ProjectorTestSupport {
     double events(String result) {
         var counter = meters.find("cqrs.projector.events").tag("result", result).counter();
         return counter == null ? 0 : counter.count();
+    }
+
+    /**
+     * Delivers a pending entry to {@code consumer} {@code times} times more without an acknowledgement, one XCLAIM each,
+     * as consumers that crashed holding it (or restarted under the same name and re-read it) would.
+     */
+    void redeliver(String stream, String group, String consumer, String id, int times) {
+        for (int i = 0; i < times; i++) {
+            assertThat(redis.xclaim(stream, Consumer.from(group, consumer), new XClaimArgs().minIdleTime(0), id))
+                    .as("entry %s delivered again", id)
+                    .hasSize(1);
+        }
+    }
+
+    /** How often the group has delivered a pending entry, and to which consumer it is pending now. */
+    Optional<PendingMessage> pendingEntry(String stream, String group, String id) {
+        return redis.xpending(stream, group, Range.create(id, id), Limit.from(1)).stream()
+                .findFirst();
     }
 
     double count(String name, String... tags) {

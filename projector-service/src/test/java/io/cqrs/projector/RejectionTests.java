@@ -46,12 +46,4 @@ class RejectionTests {
         assertThat(rejection.problem()).isEqualTo(Rejection.APPLY_FAILED);
         assertThat(rejection.reason()).endsWith("0x00").doesNotContain("\n");
     }
-
-    @Test
-    void saysHowOftenAnEntryWasDelivered() {
-        var rejection = Rejection.tooManyDeliveries(6, 5);
-
-        assertThat(rejection.problem()).isEqualTo(Rejection.TOO_MANY_DELIVERIES);
-        assertThat(rejection.reason()).contains("6 times").contains("limit 5");
-    }
 }

@@ -143,37 +143,123 @@ class StreamRecoveryIT extends ProjectorTestSupport {
         assertCountersMatchRows();
     }
 
-    @Test
-    void deadLettersAnEntryDeliveredTooOftenWithoutAnAck() {
-        awaitProjected();
-        var before = state();
-        // As if it had been delivered, and had crashed its consumer, as often as allowed: all in one MULTI, so the
-        // projector cannot claim it before its delivery count says so.
+    /**
+     * Adds the entry and delivers it to {@code consumer} {@code deliveries} times, all in one MULTI, so that the running
+     * projector cannot claim it before its delivery count says so: as if consumers had crashed holding it that often.
+     */
+    String publishDeliveredTimes(String consumer, RecordEvent event, int deliveries) {
         StreamEntryId last = lastGeneratedId();
         String id = new StreamEntryId(last.millis() + 1, 0).toString();
-        var consumer = Consumer.from(group(), "crashing-consumer");
+        var holder = Consumer.from(group(), consumer);
         redis.multi();
-        redis.xadd(stream.name(), new XAddArgs().id(id), EventCodec.encode(written(prefix + "cursed", 1, 1)));
-        redis.xreadgroup(consumer, XReadArgs.Builder.count(1), XReadArgs.StreamOffset.lastConsumed(stream.name()));
+        redis.xadd(stream.name(), new XAddArgs().id(id), EventCodec.encode(event));
+        redis.xreadgroup(holder, XReadArgs.Builder.count(1), XReadArgs.StreamOffset.lastConsumed(stream.name()));
+        for (int i = 1; i < deliveries; i++) {
+            redis.xclaim(stream.name(), holder, new XClaimArgs().minIdleTime(0), id);
+        }
+        assertThat(redis.exec().wasDiscarded()).isFalse();
+        assertThat(pendingEntry(stream.name(), group(), id))
+                .hasValueSatisfying(p -> assertThat(p.getRedeliveryCount()).isEqualTo(deliveries));
+        return id;
+    }
+
+    /** Makes a pending entry look idle for {@code idle} without counting a delivery: its backoff is over. */
+    void idleFor(String id, String consumer, Duration idle) {
         redis.xclaim(
                 stream.name(),
-                consumer,
-                new XClaimArgs()
-                        .minIdleTime(0)
-                        .retryCount(properties.projector().maxDeliveries()),
+                Consumer.from(group(), consumer),
+                new XClaimArgs().idle(idle).justid(),
                 id);
-        assertThat(redis.exec().wasDiscarded()).isFalse();
-        var ids = List.of(id);
+    }
+
+    @Test
+    void appliesAnEntryDeliveredTooOftenOnceItsBackoffIsOverInsteadOfDeadLetteringIt() {
+        awaitProjected();
+        var before = state();
+        double suspectsBefore = count("cqrs.projector.suspect.entries");
+        // Held by consumers that crashed as often as allowed: the next claim is one delivery past the limit.
+        String id = publishDeliveredTimes(
+                "crashing-consumer",
+                written(prefix + "survivor", 1, 1),
+                properties.projector().maxDeliveries() + 1);
 
         awaitProjected();
 
-        assertThat(deadLetters(ids).get(ids.getFirst()))
-                .containsEntry(StreamGroup.DLQ_PROBLEM, Rejection.TOO_MANY_DELIVERIES)
-                .containsEntry(
-                        StreamGroup.DLQ_DELIVERIES,
-                        Long.toString(properties.projector().maxDeliveries() + 1L));
-        assertThat(row(prefix + "cursed")).isEmpty();
-        assertThat(state().deadLettered() - before.deadLettered()).isEqualTo(1);
+        assertThat(row(prefix + "survivor"))
+                .hasValueSatisfying(r -> assertThat(r.version()).isEqualTo(1));
+        assertThat(deadLetters(List.of(id))).isEmpty();
+        assertThat(state().deadLettered()).isEqualTo(before.deadLettered());
+        assertThat(state().applied() - before.applied()).isEqualTo(1);
+        assertThat(count("cqrs.projector.suspect.entries") - suspectsBefore).isEqualTo(1);
+        assertCountersMatchRows();
+    }
+
+    @Test
+    void leavesAnEntryDeliveredFarTooOftenPendingUntilItsBackoffIsOverWhileOthersFlow() {
+        awaitProjected();
+        var limit = DeliveryLimit.of(properties.projector());
+        int deliveries = properties.projector().maxDeliveries() + 20;
+        String id = publishDeliveredTimes("crashing-consumer", written(prefix + "backing-off", 1, 1), deliveries);
+
+        // Idle past the claim idle time, but not past its backoff (the longest): the claims pass it over.
+        await().atMost(PATIENCE)
+                .untilAsserted(() -> assertThat(gauge("cqrs.projector.suspect.entries.backing.off"))
+                        .isEqualTo(1));
+        var later = publish(List.of(written(prefix + "after", 1, 1)));
+        await().atMost(PATIENCE).until(() -> row(prefix + "after").isPresent());
+        assertThat(pendingEntry(stream.name(), group(), id)).hasValueSatisfying(p -> {
+            assertThat(p.getConsumer()).isEqualTo("crashing-consumer");
+            assertThat(p.getRedeliveryCount()).isEqualTo(deliveries);
+        });
+        assertThat(row(prefix + "backing-off")).isEmpty();
+        assertThat(limit.idleBeforeClaim(deliveries))
+                .isEqualTo(properties.projector().suspectMaxBackoff());
+
+        idleFor(id, "crashing-consumer", limit.idleBeforeClaim(deliveries));
+        awaitProjected();
+
+        assertThat(row(prefix + "backing-off")).isPresent();
+        assertThat(deadLetters(List.of(id, later.getFirst()))).isEmpty();
+        await().atMost(PATIENCE)
+                .untilAsserted(() -> assertThat(gauge("cqrs.projector.suspect.entries.backing.off"))
+                        .isZero());
+    }
+
+    @Test
+    void aRestartedConsumerTakesBackItsOwnEntriesButThosePastTheLimitOnlyAfterTheirBackoff() {
+        awaitProjected();
+        var limit = DeliveryLimit.of(properties.projector());
+        String me = properties.projector().consumer();
+        int farTooOften = properties.projector().maxDeliveries() + 20;
+        consumer.stop();
+        String fresh;
+        String due;
+        String backingOff;
+        try {
+            // What this consumer held when it last crashed: an entry delivered once, one delivered once past the limit
+            // long ago (its backoff is over), one delivered far too often just now.
+            fresh = publishDeliveredTimes(me, written(prefix + "fresh", 1, 1), 1);
+            due = publishDeliveredTimes(
+                    me, written(prefix + "due", 1, 1), properties.projector().maxDeliveries() + 1);
+            idleFor(due, me, limit.idleBeforeClaim(properties.projector().maxDeliveries() + 1));
+            backingOff = publishDeliveredTimes(me, written(prefix + "backing-off", 1, 1), farTooOften);
+        } finally {
+            consumer.start();
+        }
+
+        await().atMost(PATIENCE)
+                .until(() ->
+                        row(prefix + "fresh").isPresent() && row(prefix + "due").isPresent());
+        assertThat(row(prefix + "backing-off")).isEmpty();
+        assertThat(pendingEntry(stream.name(), group(), backingOff))
+                .hasValueSatisfying(p -> assertThat(p.getRedeliveryCount()).isEqualTo(farTooOften));
+
+        idleFor(backingOff, me, limit.idleBeforeClaim(farTooOften));
+        awaitProjected();
+
+        assertThat(row(prefix + "backing-off")).isPresent();
+        assertThat(deadLetters(List.of(fresh, due, backingOff))).isEmpty();
+        assertCountersMatchRows();
     }
 
     @Test
@@ -228,6 +314,11 @@ class StreamRecoveryIT extends ProjectorTestSupport {
                         .isGreaterThanOrEqualTo(1));
         awaitProjected();
         assertCountersMatchRows();
+    }
+
+    private double gauge(String name) {
+        var gauge = meters.find(name).gauge();
+        return gauge == null ? Double.NaN : gauge.value();
     }
 
     // The stream may be trimmed empty; its last generated id is what a new id must exceed.

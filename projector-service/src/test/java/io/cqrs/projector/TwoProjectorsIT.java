@@ -46,6 +46,7 @@ class TwoProjectorsIT extends ProjectorTestSupport {
                 first.claimIdle(),
                 first.claimInterval(),
                 first.maxDeliveries(),
+                first.suspectMaxBackoff(),
                 first.trimInterval(),
                 first.trimWarnAge(),
                 first.retryBackoff(),
