@@ -40,23 +40,22 @@ if [[ -z $JAR ]]; then
 fi
 
 log "creating $WRITE_DB and $READ_DB with $KEYS keys each, $DIFFERING of them changed in the read model"
-psql -qX -d postgres -c "drop database if exists $WRITE_DB" -c "drop database if exists $READ_DB" \
+psql -qX -d postgres -c "set client_min_messages = warning" -c "drop database if exists $WRITE_DB" -c "drop database if exists $READ_DB" \
   -c "create database $WRITE_DB" -c "create database $READ_DB" >/dev/null
 for migration in $(ls db/migrations/write/*.sql | sort -V); do psql -qX -v ON_ERROR_STOP=1 -d $WRITE_DB -f "$migration" >/dev/null; done
 for migration in $(ls db/migrations/read/*.sql | sort -V); do psql -qX -v ON_ERROR_STOP=1 -d $READ_DB -f "$migration" >/dev/null; done
 psql -qX -v ON_ERROR_STOP=1 -d $WRITE_DB -c "
   insert into key_state (key, version, write_count, deleted, updated_at)
   select 'key-' || lpad(i::text, 8, '0'), 3, 2, i % 50 = 0, now() - interval '1 hour'
-  from generate_series(1, $KEYS) i;
-  vacuum analyze key_state;" >/dev/null
+  from generate_series(1, $KEYS) i;" -c "vacuum analyze key_state" >/dev/null
 psql -qX -v ON_ERROR_STOP=1 -d $READ_DB -c "
   insert into records (key, value, version, write_count, deleted, created_at, updated_at, last_command_id)
   select 'key-' || lpad(i::text, 8, '0'), case when i % 50 = 0 then null else 'value ' || i end, 3, 2, i % 50 = 0,
          now(), now(), i
   from generate_series(1, $KEYS) i;
   update records set write_count = 1 where key in (
-    select 'key-' || lpad((i * 9973 % $KEYS + 1)::text, 8, '0') from generate_series(1, $DIFFERING) i);
-  vacuum analyze records;" >/dev/null
+    select 'key-' || lpad((i * 9973 % $KEYS + 1)::text, 8, '0') from generate_series(1, $DIFFERING) i);" \
+  -c "vacuum analyze records" >/dev/null
 
 log "starting the write service on port $PORT"
 WRITE_DB_URL=jdbc:postgresql://$PGHOST:5432/$WRITE_DB WRITE_DB_USER=$PGUSER \
@@ -68,11 +67,13 @@ SERVICE_PID=$!
 metric() { # metric <name>: its value on the Prometheus page, 0 when absent
   curl -sf "http://127.0.0.1:$PORT/actuator/prometheus" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {print s + 0}'
 }
-cpu_seconds() { # user + system CPU seconds of the processes given
-  local ticks; ticks=$(getconf CLK_TCK)
-  cat "${@/#//proc/}" 2>/dev/null | awk -v t="$ticks" '{s += $14 + $15} END {printf "%.2f", s / t}'
+cpu_ticks() { # "<pid> <user+system ticks>" per line, for the processes given that still exist
+  local pid
+  for pid in "$@"; do
+    [[ -r /proc/$pid/stat ]] && awk -v p="$pid" '{print p, $14 + $15}' "/proc/$pid/stat"
+  done
 }
-postgres_pids() { pgrep -x postgres | sed 's|$|/stat|'; }
+backends() { psql -qAtX -d postgres -c "select pid from pg_stat_activity where datname in ('$WRITE_DB', '$READ_DB')"; }
 wait_passes() { # wait_passes <count>
   until [[ $(metric cqrs_reconcile_pass_seconds_count | cut -d. -f1) -ge $1 ]]; do
     kill -0 "$SERVICE_PID" 2>/dev/null || { tail -n 40 "$WORK/service.log" >&2; exit 1; }
@@ -82,24 +83,32 @@ wait_passes() { # wait_passes <count>
 
 wait_passes 1
 log "first pass done; measuring the second"
-java_before=$(cpu_seconds "$SERVICE_PID/stat"); pg_before=$(cpu_seconds $(postgres_pids))
+cpu_ticks "$SERVICE_PID" >"$WORK/java.before"; cpu_ticks $(backends) >"$WORK/pg.before"
 sum_before=$(metric cqrs_reconcile_pass_seconds_sum)
 wait_passes 2
-java_after=$(cpu_seconds "$SERVICE_PID/stat"); pg_after=$(cpu_seconds $(postgres_pids))
+cpu_ticks "$SERVICE_PID" >"$WORK/java.after"; cpu_ticks $(backends) >"$WORK/pg.after"
 sum_after=$(metric cqrs_reconcile_pass_seconds_sum)
 found=$(metric 'cqrs_reconcile_divergences_found_total')
 compared=$(metric cqrs_reconcile_keys_compared_total)
 
-python3 - "$KEYS" "$DIFFERING" "$sum_before" "$sum_after" "$java_before" "$java_after" "$pg_before" "$pg_after" \
-  "$found" "$compared" <<'PY'
+python3 - "$KEYS" "$DIFFERING" "$sum_before" "$sum_after" "$WORK" "$(getconf CLK_TCK)" "$found" "$compared" <<'PY'
 import json, sys
 keys, differing = int(sys.argv[1]), int(sys.argv[2])
 seconds = float(sys.argv[4]) - float(sys.argv[3])
-java = float(sys.argv[6]) - float(sys.argv[5])
-pg = float(sys.argv[8]) - float(sys.argv[7])
+work, tick = sys.argv[5], float(sys.argv[6])
+
+def ticks(name):
+    with open(f"{work}/{name}") as f:
+        return {p: float(t) for p, t in (line.split() for line in f if line.strip())}
+
+def cpu(what):  # CPU seconds between the samples, over the processes alive at the second one
+    before, after = ticks(what + ".before"), ticks(what + ".after")
+    return sum(t - before.get(p, 0) for p, t in after.items()) / tick
+
+java, pg = cpu("java"), cpu("pg")
 print(json.dumps({
     "keys": keys, "differing_keys": differing, "pass_seconds": round(seconds, 1),
     "keys_per_second": round(keys / seconds), "write_service_cpu_seconds": round(java, 1),
-    "postgres_cpu_seconds": round(pg, 1), "cores_busy_during_pass": round((java + pg) / seconds, 2),
-    "divergences_found": int(float(sys.argv[9])), "keys_compared_one_by_one_two_passes": int(float(sys.argv[10]))}))
+    "postgres_backends_cpu_seconds": round(pg, 1), "cores_busy_during_pass": round((java + pg) / seconds, 2),
+    "divergences_found": int(float(sys.argv[7])), "keys_compared_one_by_one_two_passes": int(float(sys.argv[8]))}))
 PY
