@@ -5,10 +5,12 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
@@ -86,6 +88,15 @@ final class Checker {
         } catch (SQLException e) {
             throw new IllegalStateException("cannot check the databases", e);
         }
+    }
+
+    /** How many of {@code keys} the read model holds otherwise than the write database, now (no waiting). */
+    long differing(Collection<String> keys) throws SQLException {
+        Map<String, KeyRow> truth = writeState();
+        Map<String, KeyRow> model = readState();
+        return keys.stream()
+                .filter(key -> !Objects.equals(truth.get(key), model.get(key)))
+                .count();
     }
 
     /** Key by key: the read model must hold exactly the write side's version, value, write count and deletion. */
