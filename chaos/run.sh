@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The fault-injection suite (issue 8): starts its own PostgreSQL clusters and Redis on free loopback ports and the
-# three services from their jars, injects seven faults under continuous writes and reads, and checks the read model
+# three services from their jars, injects nine faults under continuous writes and reads, and checks the read model
 # against the write database after each. Prints one summary line per scenario and a total line; exits non-zero on any
 # loss, mismatch or double application. Never touches the machine's own servers (5432, 6379).
 #
@@ -93,11 +93,11 @@ trap 'exit 130' INT TERM
 log "work directory $work, PostgreSQL from $pg_bin, $("$java" -version 2>&1 | head -n 1)"
 set +e
 CQRS_CHAOS_DIR=$work CQRS_CHAOS_ROOT=$jars_root CQRS_CHAOS_PG_BIN=$pg_bin \
-  timeout --kill-after=20 540 "$java" -Xmx256m -cp "$(jar_of chaos):chaos/target/lib/*" \
+  timeout --kill-after=20 720 "$java" -Xmx256m -cp "$(jar_of chaos):chaos/target/lib/*" \
   io.cqrs.chaos.ChaosSuite
 status=$?
 set -e
 if [[ $status -eq 124 || $status -eq 137 ]]; then
-  log "the suite did not finish within 9 minutes"
+  log "the suite did not finish within 12 minutes"
 fi
 exit "$status"

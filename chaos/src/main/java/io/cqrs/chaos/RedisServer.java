@@ -3,21 +3,32 @@ package io.cqrs.chaos;
 import io.cqrs.testsupport.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
-/** A Redis of the suite's own, without persistence, on a free loopback port: killing it loses everything it held. */
+/**
+ * A Redis of the suite's own on a free loopback port, persisting as in production: AOF on, {@code appendfsync
+ * everysec}, no automatic RDB snapshots, in a data directory of its own. It can start empty (what a Redis without
+ * persistence comes back as), start again on the files a killed one left, or start from an RDB snapshot taken earlier.
+ */
 final class RedisServer implements AutoCloseable {
 
     private final Path work;
+    private final Path data;
     private final int port;
     private @Nullable Process process;
     private boolean paused;
 
     RedisServer(Path work) {
         this.work = work;
+        this.data = work.resolve("redis-data");
         this.port = FreePorts.freePort();
     }
 
@@ -29,7 +40,100 @@ final class RedisServer implements AutoCloseable {
         return work.resolve("redis.log");
     }
 
+    /** Starts an empty server: what an earlier one left on disk is deleted first. */
     synchronized void start() {
+        wipe();
+        launch(true);
+    }
+
+    /** Starts the server again on the files the killed one left: its data as far as its AOF reached the disk. */
+    synchronized void restartOnFiles() {
+        launch(true);
+    }
+
+    /** Takes an RDB snapshot ({@code SAVE}) and keeps a copy of it as {@code <work>/<name>.rdb}. */
+    Path snapshot(String name) {
+        cli("SAVE");
+        try {
+            return Files.copy(
+                    data.resolve("dump.rdb"), work.resolve(name + ".rdb"), StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Starts from an RDB snapshot alone, as an operator restores a backup: the files the killed server left are
+     * deleted, the snapshot loads with AOF off, then AOF is turned on again (Redis rewrites it from the loaded data).
+     */
+    synchronized void startFrom(Path snapshot) {
+        wipe();
+        try {
+            Files.copy(snapshot, data.resolve("dump.rdb"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        launch(false);
+        cli("CONFIG", "SET", "appendonly", "yes");
+    }
+
+    /** The size of the AOF file that takes the writes now. */
+    long aofSize() {
+        try {
+            return Files.size(incrementalAof());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Cuts the AOF back to {@code size} bytes, on a killed server: what an OS crash does to the writes Redis made after
+     * its last fsync ({@code everysec}: up to a second or two). A kill alone loses nothing Redis wrote, since the page
+     * cache survives it. Returns the bytes dropped.
+     */
+    synchronized long truncateAof(long size) {
+        try (var file = FileChannel.open(incrementalAof(), StandardOpenOption.WRITE)) {
+            long dropped = file.size() - size;
+            file.truncate(size);
+            return dropped;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The manifest's last incremental file ({@code file <name> seq <n> type i}) is the one Redis appends to. */
+    private Path incrementalAof() throws IOException {
+        Path dir = data.resolve("appendonlydir");
+        try (var manifests = Files.list(dir)) {
+            Path manifest = manifests
+                    .filter(file -> file.getFileName().toString().endsWith(".manifest"))
+                    .findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no AOF manifest in " + dir));
+            return Files.readAllLines(manifest).stream()
+                    .map(line -> line.split(" "))
+                    .filter(words -> words.length >= 6 && words[5].equals("i"))
+                    .map(words -> dir.resolve(words[1]))
+                    .reduce((first, second) -> second)
+                    .orElseThrow(() -> new IllegalStateException("no incremental AOF in " + manifest));
+        }
+    }
+
+    private void wipe() {
+        try {
+            if (Files.exists(data)) {
+                try (var files = Files.walk(data)) {
+                    for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                        Files.delete(file);
+                    }
+                }
+            }
+            Files.createDirectories(data);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void launch(boolean appendOnly) {
         try {
             process = new ProcessBuilder(List.of(
                             "redis-server",
@@ -40,9 +144,11 @@ final class RedisServer implements AutoCloseable {
                             "--save",
                             "",
                             "--appendonly",
-                            "no",
+                            appendOnly ? "yes" : "no",
+                            "--appendfsync",
+                            "everysec",
                             "--dir",
-                            work.toString()))
+                            data.toString()))
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()))
                     .start();
@@ -59,7 +165,7 @@ final class RedisServer implements AutoCloseable {
         }
     }
 
-    /** Kills the server as a crash would; with no persistence, its data is gone. */
+    /** Kills the server as a crash would ({@code kill -9}); what it had written to its files stays there. */
     synchronized void kill() {
         var current = process;
         if (current != null) {

@@ -7,7 +7,9 @@ import io.lettuce.core.RedisURI;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
@@ -19,15 +21,28 @@ import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDeta
 public final class RedisProcess implements AutoCloseable {
 
     private final int port;
+    private final @Nullable Path dir;
     private @Nullable Process process;
 
-    private RedisProcess(int port) {
+    private RedisProcess(int port, @Nullable Path dir) {
         this.port = port;
+        this.dir = dir;
     }
 
     /** Starts a server without persistence on a free port and waits until it answers. */
     public static RedisProcess start() {
-        var redis = new RedisProcess(FreePorts.freePort());
+        var redis = new RedisProcess(FreePorts.freePort(), null);
+        redis.restart();
+        return redis;
+    }
+
+    /**
+     * Starts a server whose working directory is {@code dir}: it saves nothing by itself, but {@code SAVE} writes
+     * {@code dir/dump.rdb}, and every start loads the {@code dump.rdb} found there, so a test can restart it from a
+     * snapshot of its choosing.
+     */
+    public static RedisProcess startIn(Path dir) {
+        var redis = new RedisProcess(FreePorts.freePort(), dir);
         redis.restart();
         return redis;
     }
@@ -41,22 +56,29 @@ public final class RedisProcess implements AutoCloseable {
         return new LocalRedis("redis://127.0.0.1:" + port);
     }
 
-    /** Starts the server again on the same port, empty, and waits until it answers. */
+    /**
+     * Starts the server again on the same port, empty (or from {@code dump.rdb} when started {@link #startIn in a
+     * directory}), and waits until it answers.
+     */
     public synchronized void restart() {
         if (process != null && process.isAlive()) {
             return;
         }
+        var command = new ArrayList<>(List.of(
+                "redis-server",
+                "--port",
+                Integer.toString(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no"));
+        if (dir != null) {
+            command.addAll(List.of("--dir", dir.toString()));
+        }
         try {
-            process = new ProcessBuilder(List.of(
-                            "redis-server",
-                            "--port",
-                            Integer.toString(port),
-                            "--bind",
-                            "127.0.0.1",
-                            "--save",
-                            "",
-                            "--appendonly",
-                            "no"))
+            process = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(new File(System.getProperty("java.io.tmpdir"), "redis-" + port + ".log"))
                     .start();

@@ -130,7 +130,8 @@ public final class ServiceProcess implements AutoCloseable {
         return this;
     }
 
-    private synchronized boolean isAlive() {
+    /** Whether the process runs (frozen or not): started, and neither killed, stopped nor dead. */
+    public synchronized boolean isAlive() {
         Process current = process;
         return current != null && current.isAlive();
     }

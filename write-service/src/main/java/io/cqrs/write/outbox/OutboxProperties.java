@@ -19,7 +19,8 @@ import org.springframework.validation.annotation.Validated;
  * @param retention how long published rows are kept for replay
  * @param cleanupInterval how often published rows and Idempotency-Keys past their retention are deleted
  * @param cleanupBatch rows deleted per cleanup statement
- * @param lossCheckInterval how often the stream is checked for lost data ({@link StreamLossDetector})
+ * @param lossCheckInterval how often the stream is checked for lost or rolled-back data and a mark is set
+ *     ({@link StreamLossDetector})
  * @param replayBatch rows marked for republication per transaction when replaying after a loss
  */
 @Validated
@@ -34,5 +35,5 @@ public record OutboxProperties(
         @DefaultValue("24h") @DurationMin(millis = 1) Duration retention,
         @DefaultValue("1m") @DurationMin(millis = 1) Duration cleanupInterval,
         @DefaultValue("10000") @Positive int cleanupBatch,
-        @DefaultValue("5s") @DurationMin(millis = 1) Duration lossCheckInterval,
+        @DefaultValue("1s") @DurationMin(millis = 1) Duration lossCheckInterval,
         @DefaultValue("10000") @Positive int replayBatch) {}

@@ -25,13 +25,18 @@ class OutboxRepository {
      * Marks rows published. Runs in the caller's transaction; when that transaction exists only for this, it may
      * commit without waiting for the WAL flush ({@link #relaxDurability()}): losing the mark in a crash only means the
      * sweeper publishes the events again, which the projector ignores.
+     *
+     * <p>{@code published_at} is the clock at this statement, after Redis acknowledged the XADDs, not the transaction's
+     * start (the sweeper's began before its XADDs): {@link StreamLossDetector} replays the rows published after a
+     * mark's time, so an event Redis took after the mark must never look published before it.
      */
     void markPublished(Map<Long, String> streamIds) {
         if (streamIds.isEmpty()) {
             return;
         }
         jdbc.sql("""
-                        update outbox set published_at = now(), stream_id = p.stream_id, attempts = attempts + 1,
+                        update outbox set published_at = clock_timestamp(), stream_id = p.stream_id,
+                                          attempts = attempts + 1,
                                           last_error = null
                         from unnest(?::bigint[], ?::text[]) as p(command_id, stream_id)
                         where outbox.command_id = p.command_id and outbox.published_at is null
@@ -122,52 +127,25 @@ class OutboxRepository {
     }
 
     /**
-     * Marks up to {@code limit} rows published within the retention window before {@code until} unpublished again and
-     * due now, so that the sweeper publishes them once more. Rows are locked in {@code published_at} order, so two
-     * instances replaying at once wait for each other instead of deadlocking; the second finds less to do.
+     * Marks up to {@code limit} rows published after {@code since} and up to {@code until} unpublished again and due
+     * now, with {@code reason} as their last error, so that the sweeper publishes them once more. Rows are locked in
+     * {@code published_at} order, so two instances replaying at once wait for each other instead of deadlocking; the
+     * second finds less to do.
      */
-    int unpublish(Duration retention, Instant until, int limit) {
+    int unpublish(Instant since, Instant until, int limit, String reason) {
         return jdbc.sql("""
                         with batch as (
                             select command_id from outbox
-                            where published_at is not null
-                              and published_at > ?::timestamptz - ?::interval and published_at <= ?
+                            where published_at is not null and published_at > ? and published_at <= ?
                             order by published_at
                             limit ?
                             for update)
                         update outbox o set published_at = null, stream_id = null, next_attempt_at = now(),
-                                            last_error = 'replayed: the stream lost its data'
+                                            last_error = ?
                         from batch where o.command_id = batch.command_id
                         """)
-                .params(Timestamp.from(until), interval(retention), Timestamp.from(until), limit)
+                .params(Timestamp.from(since), Timestamp.from(until), limit, reason)
                 .update();
-    }
-
-    /** The epoch of {@code stream} this database last recorded, or null before the first check. */
-    @Nullable
-    String streamEpoch(String stream) {
-        return jdbc.sql("select epoch from stream_epochs where stream = ?")
-                .param(stream)
-                .query(String.class)
-                .optional()
-                .orElse(null);
-    }
-
-    /**
-     * Records {@code epoch} for {@code stream} if the row still holds {@code expected} (null: no row yet), so that of
-     * two instances handling the same change only one moves it; returns whether this call did.
-     */
-    boolean moveStreamEpoch(String stream, @Nullable String expected, String epoch) {
-        if (expected == null) {
-            return jdbc.sql("insert into stream_epochs (stream, epoch) values (?, ?) on conflict (stream) do nothing")
-                            .params(stream, epoch)
-                            .update()
-                    == 1;
-        }
-        return jdbc.sql("update stream_epochs set epoch = ?, updated_at = now() where stream = ? and epoch = ?")
-                        .params(epoch, stream, expected)
-                        .update()
-                == 1;
     }
 
     record Backlog(long rows, @Nullable Instant oldestCreatedAt) {}
