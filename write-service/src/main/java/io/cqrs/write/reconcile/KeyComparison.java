@@ -15,9 +15,15 @@ import org.jspecify.annotations.Nullable;
  * order a read-model version above the write database's is never a write in flight but a real divergence.
  *
  * @param divergences the keys that differ, settled ones only (plus every key ahead: nothing in flight explains that)
- * @param inFlight keys that differ but were written too recently to tell a divergence from the projection lag
+ * @param inFlight keys that differ but changed too recently to tell a divergence from the projection lag (a repair on
+ *     its way included): neither diverged nor converged
  */
-record KeyComparison(List<Divergence> divergences, int inFlight) {
+record KeyComparison(List<Divergence> divergences, Set<String> inFlight) {
+
+    KeyComparison {
+        divergences = List.copyOf(divergences);
+        inFlight = Set.copyOf(inFlight);
+    }
 
     /**
      * @param model the read model's rows, by key
@@ -26,7 +32,7 @@ record KeyComparison(List<Divergence> divergences, int inFlight) {
      */
     static KeyComparison of(Map<String, KeyRow> model, List<KeyRow> truth, Set<String> unsettled) {
         var divergences = new ArrayList<Divergence>();
-        int inFlight = 0;
+        var inFlight = new HashSet<String>();
         Map<String, KeyRow> onlyInModel = new HashMap<>(model);
         for (KeyRow expected : truth) {
             KeyRow actual = onlyInModel.remove(expected.key());
@@ -35,7 +41,7 @@ record KeyComparison(List<Divergence> divergences, int inFlight) {
                 continue;
             }
             if (kind != Kind.AHEAD && unsettled.contains(expected.key())) {
-                inFlight++;
+                inFlight.add(expected.key());
                 continue;
             }
             divergences.add(
@@ -44,13 +50,14 @@ record KeyComparison(List<Divergence> divergences, int inFlight) {
         for (KeyRow stray : onlyInModel.values()) {
             divergences.add(new Divergence(stray.key(), Kind.AHEAD, null, stray.version()));
         }
-        return new KeyComparison(List.copyOf(divergences), inFlight);
+        return new KeyComparison(divergences, inFlight);
     }
 
-    /** The keys that compared equal or in flight, out of {@code keys}: those no longer diverged. */
+    /** The keys that compared equal, out of {@code keys}: those no longer diverged. */
     Set<String> converged(Set<String> keys) {
         var converged = new HashSet<>(keys);
         divergences.forEach(d -> converged.remove(d.key()));
+        converged.removeAll(inFlight);
         return converged;
     }
 

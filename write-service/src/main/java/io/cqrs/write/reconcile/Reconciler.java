@@ -181,7 +181,7 @@ class Reconciler implements SchedulingConfigurer {
         var expected = truth.rows(after, upTo, settle == null ? Duration.ofDays(36500) : settle);
         var comparison = KeyComparison.of(actual, expected.rows(), expected.unsettled());
         keysCompared.increment(expected.rows().size());
-        var fresh = truth.replaceDivergences(after, upTo, comparison.divergences());
+        var fresh = truth.replaceDivergences(after, upTo, comparison.divergences(), comparison.inFlight());
         fresh.forEach(d -> found.get(d.kind()).increment());
         List<String> republished = repair(comparison.divergences(), settle);
         if (!comparison.divergences().isEmpty()) {
@@ -192,7 +192,7 @@ class Reconciler implements SchedulingConfigurer {
                     comparison.divergences().size(),
                     fresh.size(),
                     republished.size(),
-                    comparison.inFlight());
+                    comparison.inFlight().size());
         }
         return expected.rows().size();
     }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
@@ -150,14 +151,19 @@ class ReconciliationRepository {
 
     /**
      * Records what a comparison of the keys in {@code (after, upTo]} found: its divergences replace the ones known in
-     * that range. Returns the divergences not known before (found anew, for the metrics).
+     * that range, but for keys in flight, which stay as they were (a repair on its way is not yet a convergence).
+     * Returns the divergences not known before (found anew, for the metrics).
      */
-    List<Divergence> replaceDivergences(String after, @Nullable String upTo, List<Divergence> found) {
+    List<Divergence> replaceDivergences(
+            String after, @Nullable String upTo, List<Divergence> found, Collection<String> inFlight) {
         jdbc.sql("delete from divergences where key > :after" + (upTo == null ? "" : " and key <= :upTo")
-                        + " and key <> all(:found)")
+                        + " and key <> all(:keep)")
                 .param("after", after)
                 .param("upTo", upTo)
-                .param("found", found.stream().map(Divergence::key).toArray(String[]::new))
+                .param(
+                        "keep",
+                        Stream.concat(found.stream().map(Divergence::key), inFlight.stream())
+                                .toArray(String[]::new))
                 .update();
         return record(found);
     }
