@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The fault-injection suite (issue 8): starts its own PostgreSQL clusters and Redis on free loopback ports and the
-# three services from their jars, injects nine faults under continuous writes and reads, and checks the read model
+# three services from their jars, injects twelve faults under continuous writes and reads, and checks the read model
 # against the write database after each. Prints one summary line per scenario and a total line; exits non-zero on any
 # loss, mismatch or double application. Never touches the machine's own servers (5432, 6379).
 #

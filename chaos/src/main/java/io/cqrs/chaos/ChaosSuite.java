@@ -27,7 +27,7 @@ import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * The fault-injection suite (issue 8): its own PostgreSQL clusters (write and read database) and Redis on free
- * loopback ports, the three services from their jars, continuous concurrent writes and reads, nine faults, and after
+ * loopback ports, the three services from their jars, continuous concurrent writes and reads, twelve faults, and after
  * each one a check of the read model against the write database. One summary line per scenario, a total line, and a
  * non-zero exit status on any loss, mismatch, double application or failed check.
  *
