@@ -5,14 +5,18 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Keys may hold {@code /}: clients send it as {@code %2F} in {@code DELETE /write/{key}}. Tomcat rejects encoded
- * slashes by default; pass them through so that Spring's path matching decodes the key from one path segment.
+ * Keys may hold {@code /} and {@code \}: clients send them as {@code %2F} and {@code %5C} in
+ * {@code DELETE /write/{key}}. Tomcat rejects both encoded by default (with an HTML 400 of its own); pass them through
+ * so that Spring's path matching decodes the key from one path segment, as the read service does.
  */
 @Configuration(proxyBeanMethods = false)
 class EncodedKeysInPaths {
 
     @Bean
     TomcatConnectorCustomizer passEncodedSlashesThrough() {
-        return connector -> connector.setEncodedSolidusHandling("passthrough");
+        return connector -> {
+            connector.setEncodedSolidusHandling("passthrough");
+            connector.setEncodedReverseSolidusHandling("passthrough");
+        };
     }
 }
