@@ -276,6 +276,35 @@ class WriteApiIT {
             problem(http.delete("/write/" + LocalHttp.segment(key)), 404, "urn:cqrs:problem:record-not-found");
         }
 
+        @ParameterizedTest
+        @ValueSource(strings = {"back\\slash", "per%cent", "sla/sh", "ünï €"})
+        void deletesAnyKeyThatCanBeWritten(String name) {
+            String key = key(name);
+            ok(http.postJson("/write", json(key, "v")));
+
+            var body = ok(http.delete("/write/" + LocalHttp.segment(key)));
+
+            assertThat(body.read("$.key", String.class)).isEqualTo(key);
+            assertThat(body.read("$.version", Long.class)).isEqualTo(2);
+        }
+
+        @Test
+        void concurrentDeletesOfAKeyNeverWrittenSharingAnIdempotencyKeyAllAnswerNotFound() throws Exception {
+            var answers = new ArrayList<java.util.concurrent.Future<HttpResponse<String>>>();
+            try (var clients = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int pair = 0; pair < 100; pair++) {
+                    String path = "/write/" + LocalHttp.segment(key("never-" + pair));
+                    String idempotencyKey = UUID.randomUUID().toString();
+                    for (int twin = 0; twin < 2; twin++) {
+                        answers.add(clients.submit(() -> http.delete(path, "Idempotency-Key", idempotencyKey)));
+                    }
+                }
+            }
+            for (var answer : answers) {
+                problem(answer.get(), 404, "urn:cqrs:problem:record-not-found");
+            }
+        }
+
         @Test
         void aWriteAfterADeleteBringsTheKeyBackWithTheNextVersion() {
             String key = key("back");

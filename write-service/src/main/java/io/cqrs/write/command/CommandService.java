@@ -46,7 +46,7 @@ class CommandService {
 
     Written execute(List<Command> requested, @Nullable String idempotencyKey) {
         try {
-            return apply(requested, idempotencyKey);
+            return apply(requested, idempotencyKey, CLAIM_ROUNDS);
         } catch (DataAccessResourceFailureException e) {
             // Idempotency-Key lookups and replays run outside the group commit and its outage handling: an unreachable
             // database there is a 503 all the same, never a 500.
@@ -55,7 +55,10 @@ class CommandService {
         }
     }
 
-    private Written apply(List<Command> requested, @Nullable String idempotencyKey) {
+    /** How often a request tries again for an Idempotency-Key that concurrent requests held and let go. */
+    private static final int CLAIM_ROUNDS = 3;
+
+    private Written apply(List<Command> requested, @Nullable String idempotencyKey, int attemptsLeft) {
         IdempotencyClaim claim =
                 idempotencyKey == null ? null : new IdempotencyClaim(idempotencyKey, fingerprint(requested));
         if (claim != null) {
@@ -80,11 +83,22 @@ class CommandService {
                 count(requested, "not_found");
                 throw new RecordNotFound(nothing.key());
             }
-            case Outcome.KeyTaken taken ->
-                replay(
-                        claim,
-                        commands.findIdempotencyKey(taken.idempotencyKey())
-                                .orElseThrow(() -> new IllegalStateException("claimed Idempotency-Key vanished")));
+            case Outcome.KeyTaken taken -> {
+                var first = commands.findIdempotencyKey(taken.idempotencyKey());
+                if (first.isPresent()) {
+                    yield replay(claim, first.get());
+                }
+                // The request that held the key wrote nothing (a delete of a key without a record) and let the key
+                // go: this request is a first attempt of its own. Another one may take the key meanwhile, so a few
+                // rounds at most.
+                if (attemptsLeft == 0) {
+                    throw new WriteStoreUnavailable(
+                            "the Idempotency-Key " + taken.idempotencyKey() + " is held by concurrent requests that"
+                                    + " write nothing",
+                            null);
+                }
+                yield apply(requested, idempotencyKey, attemptsLeft - 1);
+            }
         };
     }
 
