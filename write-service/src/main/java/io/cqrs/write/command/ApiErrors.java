@@ -10,12 +10,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.QueryTimeoutException;
+import org.springframework.dao.TransientDataAccessResourceException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.jdbc.UncategorizedSQLException;
 import org.springframework.transaction.CannotCreateTransactionException;
 import org.springframework.transaction.TransactionSystemException;
 import org.springframework.web.ErrorResponseException;
@@ -36,6 +38,7 @@ class ApiErrors extends ResponseEntityExceptionHandler {
 
     static final String UNAVAILABLE = "write-store-unavailable";
     static final String RETRY_AFTER_SECONDS = "1";
+    private static final String LOCK_NOT_AVAILABLE = "55P03";
 
     private static final Logger log = LoggerFactory.getLogger(ApiErrors.class);
 
@@ -50,7 +53,8 @@ class ApiErrors extends ResponseEntityExceptionHandler {
     @ExceptionHandler({
         DataAccessResourceFailureException.class,
         QueryTimeoutException.class,
-        CannotCreateTransactionException.class
+        CannotCreateTransactionException.class,
+        TransientDataAccessResourceException.class
     })
     @Nullable
     ResponseEntity<Object> unavailable(Exception e, WebRequest request) {
@@ -61,6 +65,31 @@ class ApiErrors extends ResponseEntityExceptionHandler {
                 HttpStatus.SERVICE_UNAVAILABLE,
                 UNAVAILABLE,
                 "The write database cannot be reached right now; retry later");
+        return handleExceptionInternal(e, problem, headers, HttpStatus.SERVICE_UNAVAILABLE, request);
+    }
+
+    /**
+     * A key locked longer than {@code lock_timeout} by another transaction (a stuck one, an operator's): the statement
+     * failed and the transaction rolled back, so nothing was written. PostgreSQL's SQLState 55P03 reaches us
+     * untranslated; any other untranslated error is a bug.
+     */
+    @ExceptionHandler
+    @Nullable
+    ResponseEntity<Object> untranslated(UncategorizedSQLException e, WebRequest request) {
+        return LOCK_NOT_AVAILABLE.equals(
+                        e.getSQLException() == null ? null : e.getSQLException().getSQLState())
+                ? lockTimedOut(e, request)
+                : unexpected(e, request);
+    }
+
+    private @Nullable ResponseEntity<Object> lockTimedOut(Exception e, WebRequest request) {
+        log.warn("Write refused, a key stayed locked: {}", e.getMessage());
+        var headers = new HttpHeaders();
+        headers.set(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS);
+        var problem = problem(
+                HttpStatus.SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                "A key of this request stayed locked by another transaction; nothing was written, retry later");
         return handleExceptionInternal(e, problem, headers, HttpStatus.SERVICE_UNAVAILABLE, request);
     }
 

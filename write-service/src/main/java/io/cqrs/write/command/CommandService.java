@@ -115,10 +115,9 @@ class CommandService {
         try {
             return unit.outcome().get(properties.commitTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            throw new WriteStoreUnavailable(
+            throw new WriteOutcomeUnknown(
                     "no answer from the write database within "
-                            + properties.commitTimeout().toSeconds()
-                            + " s; the write may still be applied, retry with the same Idempotency-Key to be sure",
+                            + properties.commitTimeout().toSeconds() + " s",
                     e);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException cause) {

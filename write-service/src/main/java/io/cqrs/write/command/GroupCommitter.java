@@ -22,6 +22,7 @@ import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.TransactionSystemException;
 
 /**
  * Group commit: requests queue their units here; a few committer threads each take what has queued up (up to
@@ -131,8 +132,20 @@ class GroupCommitter implements SmartLifecycle {
         } catch (DataAccessResourceFailureException | TransactionException e) {
             // Fail fast for a moment instead of making every queued request wait out a connection timeout.
             databaseUnavailableUntil = System.nanoTime() + DATABASE_PAUSE_NANOS;
-            log.warn("Write database unavailable, {} requests refused: {}", group.size(), e.getMessage());
-            failAll(group, () -> new WriteStoreUnavailable("the write database is unreachable", e));
+            // The commit itself failed (the connection broke while committing): it may have happened or not. A failed
+            // rollback after a failed statement carries that statement's exception: then nothing was committed.
+            boolean commitFailed =
+                    e instanceof TransactionSystemException failure && failure.getApplicationException() == null;
+            log.warn(
+                    "Write database unavailable, {} requests refused{}: {}",
+                    group.size(),
+                    commitFailed ? " with their outcome unknown" : "",
+                    e.getMessage());
+            failAll(
+                    group,
+                    () -> commitFailed
+                            ? new WriteOutcomeUnknown("the connection broke while committing", e)
+                            : new WriteStoreUnavailable("the write database is unreachable", e));
             return;
         } catch (DataAccessException e) {
             if (group.size() > 1) {
