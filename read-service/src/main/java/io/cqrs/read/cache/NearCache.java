@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import java.util.function.ToIntFunction;
 import java.util.function.ToLongFunction;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -34,8 +35,8 @@ public final class NearCache<V> {
 
     private sealed interface Slot permits Cached, Loading {}
 
-    /** A cached value, with the lookup answer made once so that a hit allocates nothing. */
-    private record Cached(Hit<?> hit, long version) implements Slot {}
+    /** A cached value, with the lookup answer made once so that a hit allocates nothing; its size in bytes, estimated. */
+    private record Cached(Hit<?> hit, long version, int bytes) implements Slot {}
 
     /** A load in flight; {@code fence} is the highest version notified since it began. Guarded by the map's lock. */
     private static final class Loading implements Slot {
@@ -58,6 +59,7 @@ public final class NearCache<V> {
 
     private final boolean enabled;
     private final ToLongFunction<V> version;
+    private final ToIntFunction<V> bytes;
     private final Cache<String, Slot> cache;
     private final ConcurrentMap<String, Slot> slots;
     private final AtomicLong epoch = new AtomicLong();
@@ -65,10 +67,23 @@ public final class NearCache<V> {
     private final Counter hits;
     private final Counter misses;
 
-    public NearCache(CacheProperties properties, ToLongFunction<V> version, MeterRegistry meters) {
+    /** Bytes an entry costs beyond its key and value: the map node, the slot, the hit and their headers, roughly. */
+    static final int ENTRY_OVERHEAD_BYTES = 160;
+
+    /**
+     * @param version the version a value holds
+     * @param bytes the bytes a value takes in memory, estimated (its strings count two bytes per character)
+     */
+    public NearCache(
+            CacheProperties properties, ToLongFunction<V> version, ToIntFunction<V> bytes, MeterRegistry meters) {
         this.enabled = properties.enabled();
         this.version = version;
-        this.cache = Caffeine.newBuilder().maximumSize(properties.maxEntries()).build();
+        this.bytes = bytes;
+        this.cache = Caffeine.newBuilder()
+                .maximumWeight(properties.maxSize().toBytes())
+                .<String, Slot>weigher((key, slot) ->
+                        2 * key.length() + ENTRY_OVERHEAD_BYTES + (slot instanceof Cached cached ? cached.bytes() : 0))
+                .build();
         this.slots = cache.asMap();
         this.hits = Counter.builder("cqrs.read.cache.hits")
                 .description("Reads answered from the near cache")
@@ -125,12 +140,13 @@ public final class NearCache<V> {
         }
         V cachedValue = value;
         long loadedVersion = value == null ? 0 : version.applyAsLong(value);
+        int loadedBytes = value == null ? 0 : bytes.applyAsInt(value);
         slots.computeIfPresent(key, (k, current) -> {
             if (current != loading) {
                 return current;
             }
             boolean fresh = loading.fence <= loadedVersion && loading.epoch == epoch.get() && isActive();
-            return fresh ? new Cached(new Hit<>(cachedValue), loadedVersion) : null;
+            return fresh ? new Cached(new Hit<>(cachedValue), loadedVersion, loadedBytes) : null;
         });
         return value;
     }
@@ -169,5 +185,11 @@ public final class NearCache<V> {
     long size() {
         cache.cleanUp();
         return cache.estimatedSize();
+    }
+
+    /** The estimated bytes the cache holds, after pending evictions (see {@link CacheProperties#maxSize}). */
+    long bytes() {
+        cache.cleanUp();
+        return cache.policy().eviction().orElseThrow().weightedSize().orElseThrow();
     }
 }

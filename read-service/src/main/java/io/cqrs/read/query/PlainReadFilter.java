@@ -62,7 +62,7 @@ class PlainReadFilter extends OncePerRequestFilter {
         try {
             var read = reads.read(UriUtils.decode(segment, StandardCharsets.UTF_8), null, null);
             body = json.writeValueAsBytes(ReadController.RecordView.from(read));
-        } catch (RecordNotFound | DataAccessException | IllegalArgumentException e) {
+        } catch (RecordNotFound | KeyTooLong | DataAccessException | IllegalArgumentException e) {
             chain.doFilter(request, response);
             return;
         }

@@ -11,6 +11,6 @@ class QueryConfiguration {
 
     @Bean
     NearCache<StoredRecord> nearCache(CacheProperties properties, MeterRegistry meters) {
-        return new NearCache<>(properties, StoredRecord::version, meters);
+        return new NearCache<>(properties, StoredRecord::version, StoredRecord::bytes, meters);
     }
 }

@@ -46,6 +46,7 @@ class ReadService {
      * @throws VersionNotReached when {@code minVersion} was not reached in time
      */
     Counted read(String key, @Nullable Long minVersion, @Nullable Duration wait) {
+        KeyTooLong.check(key);
         Found found = lookup(key);
         if (minVersion != null && versionOf(found.record()) < minVersion) {
             found = awaitVersion(key, minVersion, waits.capped(wait == null ? waits.defaultWait() : wait));

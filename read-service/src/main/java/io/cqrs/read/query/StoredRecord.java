@@ -12,4 +12,10 @@ record StoredRecord(
         long readCount,
         boolean deleted,
         Instant createdAt,
-        Instant updatedAt) {}
+        Instant updatedAt) {
+
+    /** Roughly what it takes in memory: its strings at two bytes per character, plus the record and its instants. */
+    int bytes() {
+        return 2 * key.length() + (value == null ? 0 : 2 * value.length()) + 96;
+    }
+}

@@ -6,16 +6,26 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.util.unit.DataSize;
 
 class NearCacheTests {
 
-    record Row(String value, long version) {}
+    record Row(String value, long version) {
+
+        int bytes() {
+            return 2 * value.length();
+        }
+    }
 
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private NearCache<Row> cache = cache(true);
 
     private NearCache<Row> cache(boolean enabled) {
-        return new NearCache<>(new CacheProperties(enabled, 100), Row::version, new SimpleMeterRegistry());
+        return new NearCache<>(
+                new CacheProperties(enabled, DataSize.ofKilobytes(64)),
+                Row::version,
+                Row::bytes,
+                new SimpleMeterRegistry());
     }
 
     @BeforeEach
@@ -128,12 +138,26 @@ class NearCacheTests {
             cache.load("k" + i, () -> new Row("v", version));
         }
 
-        assertThat(cache.size()).isLessThanOrEqualTo(100);
+        assertThat(cache.bytes()).isLessThanOrEqualTo(DataSize.ofKilobytes(64).toBytes());
+        assertThat(cache.size()).isLessThan(1000);
+    }
+
+    @Test
+    void boundsLongAbsentKeysAndLargeValuesInBytesNotEntries() {
+        String longKey = "k".repeat(7000);
+        for (int i = 0; i < 200; i++) {
+            cache.load(longKey + i, () -> null); // reads of keys that do not exist: cached as absent
+        }
+        cache.load("big", () -> new Row("v".repeat(20_000), 1));
+
+        assertThat(cache.bytes())
+                .as("200 absent 7 KB keys would take 2.8 MB; the bound is 64 KB")
+                .isLessThanOrEqualTo(DataSize.ofKilobytes(64).toBytes());
     }
 
     @Test
     void countsHitsAndMisses() {
-        cache = new NearCache<>(new CacheProperties(true, 100), Row::version, meters);
+        cache = new NearCache<>(new CacheProperties(true, DataSize.ofKilobytes(64)), Row::version, Row::bytes, meters);
         cache.resume();
         cache.get("k");
         cache.load("k", () -> new Row("v1", 1));

@@ -156,6 +156,28 @@ class ReadControllerIT {
         }
 
         @Test
+        void refusesAKeyLongerThanAnyWriteAcceptsBeforeAskingTheCacheOrTheDatabase() {
+            String key = "k".repeat(7000);
+            double cachedBefore = meters.get("cqrs.read.cache.entries").gauge().value();
+            double missesBefore = meters.get("cqrs.read.cache.misses").counter().count();
+
+            HttpResponse<String> plain = http.read(key);
+            HttpResponse<String> withParameter = http.read(key, "wait_ms=0");
+
+            for (var response : List.of(plain, withParameter)) {
+                assertThat(response.statusCode()).isEqualTo(400);
+                assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+                assertThat(json(response).read("$.type", String.class)).isEqualTo("urn:cqrs:problem:invalid-key");
+                assertThat(json(response).read("$.detail", String.class)).doesNotContain(key);
+            }
+            assertThat(meters.get("cqrs.read.cache.misses").counter().count()).isEqualTo(missesBefore);
+            assertThat(meters.get("cqrs.read.cache.entries").gauge().value()).isEqualTo(cachedBefore);
+            assertThat(http.read("ü".repeat(255)).statusCode())
+                    .as("255 characters are a key that may exist")
+                    .isEqualTo(404);
+        }
+
+        @Test
         void answersNotFoundForADeletedKey() {
             String key = uniqueKey("deleted-");
             projector.write(key, "soon gone", 1);
