@@ -14,6 +14,7 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.annotation.JsonDeserialize;
 
 /** POST/PUT /write, POST /write/batch and DELETE /write/{key}: HTTP in, validated commands to the service, JSON out. */
 @RestController
@@ -68,5 +69,7 @@ class WriteController {
 
     record WriteRequest(@Nullable JsonNode key, @Nullable JsonNode value) {}
 
-    record BatchRequest(@Nullable JsonNode commands) {}
+    record BatchRequest(
+            @JsonDeserialize(using = BoundedCommands.class) @Nullable
+            JsonNode commands) {}
 }

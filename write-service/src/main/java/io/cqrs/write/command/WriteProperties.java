@@ -27,10 +27,17 @@ import org.springframework.validation.annotation.Validated;
 @ConfigurationProperties("cqrs.write")
 record WriteProperties(
         @DefaultValue("65536") @Positive int maxValueBytes,
-        @DefaultValue("1000") @Positive @Max(10_000) int maxBatchCommands,
+
+        @DefaultValue("1000") @Positive @Max(BATCH_COMMANDS_CAP)
+        int maxBatchCommands,
+
         @DefaultValue("8MB") @NotNull DataSize maxBodySize,
         @DefaultValue("2000") @Positive int groupMaxCommands,
         @DefaultValue("20000") @Positive int maxQueuedCommands,
         @DefaultValue("2") @Min(1) @Max(16) int committers,
         @DefaultValue("10s") @DurationMin(millis = 1) Duration commitTimeout,
-        @DefaultValue("24h") @DurationMin(millis = 1) Duration idempotencyRetention) {}
+        @DefaultValue("24h") @DurationMin(millis = 1) Duration idempotencyRetention) {
+
+    /** The most {@link #maxBatchCommands} may be; batch bodies are never parsed beyond it ({@link BoundedCommands}). */
+    static final int BATCH_COMMANDS_CAP = 10_000;
+}
