@@ -12,6 +12,7 @@ import io.cqrs.testsupport.RealServers;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
@@ -26,7 +27,13 @@ import org.springframework.transaction.support.TransactionTemplate;
 /** When the write database falls behind, queued writes are bounded: the excess gets a fast 503, the rest commits. */
 @SpringBootTest(
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = {"cqrs.write.max-queued-commands=5", "cqrs.write.committers=1"})
+        properties = {
+            "cqrs.write.max-queued-commands=5",
+            "cqrs.write.max-queued-bytes=300KB",
+            "cqrs.write.committers=1",
+            // The committer must wait on the held lock for as long as the test needs, not give up after 2 s.
+            "CQRS_WRITE_LOCK_TIMEOUT=60s"
+        })
 @Import(RealServers.class)
 class OverloadIT {
 
@@ -41,6 +48,31 @@ class OverloadIT {
 
     @Test
     void refusesWritesBeyondTheQueueBoundWithRetryAfterAndCommitsTheRest() throws Exception {
+        var refused = queueBehindAHeldKeyThenWrite(5, "queued", key("one-too-many"));
+
+        problem(refused.refused(), 503, "urn:cqrs:problem:write-store-unavailable");
+        assertThat(refused.refused().headers().firstValue("Retry-After")).hasValue("1");
+        assertThat(refused.versions()).containsExactlyInAnyOrder(2L, 3L, 4L, 5L, 6L, 7L);
+    }
+
+    @Test
+    void refusesWritesBeyondTheQueueBoundInBytesToo() throws Exception {
+        // Two values of 60,000 characters take about 240 KB queued; a third would pass the 300 KB bound.
+        String large = "x".repeat(60_000);
+        var refused = queueBehindAHeldKeyThenWrite(2, large, key("one-too-large"));
+
+        problem(refused.refused(), 503, "urn:cqrs:problem:write-store-unavailable");
+        assertThat(refused.versions()).hasSize(3);
+    }
+
+    private record Queued(HttpResponse<String> refused, List<Long> versions) {}
+
+    /**
+     * Holds a key's state row so that the only committer waits on it, queues {@code queued} writes behind it (value
+     * {@code value} + i), then sends one more write of {@code value} to {@code lastKey}; returns that answer and the
+     * versions the others got once the key is released.
+     */
+    private Queued queueBehindAHeldKeyThenWrite(int queued, String value, String lastKey) throws Exception {
         var http = new LocalHttp(port);
         String blocked = key("blocked");
         ok(http.postJson("/write", json(blocked, "v0")));
@@ -48,7 +80,6 @@ class OverloadIT {
         HttpResponse<String> refused;
 
         try (var requests = Executors.newVirtualThreadPerTaskExecutor()) {
-            // Hold the key's state row, so that the only committer waits on it and writes pile up in the queue.
             var lockHeld = new CompletableFuture<Void>();
             var release = new CompletableFuture<Void>();
             var holder = CompletableFuture.runAsync(
@@ -64,25 +95,22 @@ class OverloadIT {
             lockHeld.join();
             accepted.add(CompletableFuture.supplyAsync(() -> http.postJson("/write", json(blocked, "v1")), requests));
             await().atMost(Duration.ofSeconds(10)).until(() -> queued(http) == 0 && groupInFlight());
-            for (int i = 0; i < 5; i++) {
-                String value = "queued" + i;
+            for (int i = 0; i < queued; i++) {
+                String each = value + i;
                 accepted.add(
-                        CompletableFuture.supplyAsync(() -> http.postJson("/write", json(blocked, value)), requests));
+                        CompletableFuture.supplyAsync(() -> http.postJson("/write", json(blocked, each)), requests));
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> queued(http) == 5);
+            await().atMost(Duration.ofSeconds(10)).until(() -> queued(http) == queued);
 
-            refused = http.postJson("/write", json(key("one-too-many"), "v"));
+            refused = http.postJson("/write", json(lastKey, value));
 
             release.complete(null);
             holder.join();
         }
-
-        problem(refused, 503, "urn:cqrs:problem:write-store-unavailable");
-        assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
         var versions = accepted.stream()
                 .map(f -> ok(f.join()).read("$.version", Long.class))
                 .toList();
-        assertThat(versions).containsExactlyInAnyOrder(2L, 3L, 4L, 5L, 6L, 7L);
+        return new Queued(refused, versions);
     }
 
     private boolean groupInFlight() {

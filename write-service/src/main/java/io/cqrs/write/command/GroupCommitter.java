@@ -14,6 +14,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +43,7 @@ class GroupCommitter implements SmartLifecycle {
     private final WriteProperties properties;
     private final BlockingQueue<PendingUnit> queue = new LinkedBlockingQueue<>();
     private final AtomicInteger queuedCommands = new AtomicInteger();
+    private final AtomicLong queuedBytes = new AtomicLong();
     private final Counter overloaded;
     private final List<Thread> committers = new ArrayList<>();
     private volatile boolean running;
@@ -61,11 +63,15 @@ class GroupCommitter implements SmartLifecycle {
         Gauge.builder("cqrs.write.queued.commands", queuedCommands, AtomicInteger::get)
                 .description("Commands waiting for a group-commit transaction")
                 .register(meters);
+        Gauge.builder("cqrs.write.queued", queuedBytes, AtomicLong::get)
+                .description("Memory the commands waiting for a group-commit transaction take, estimated")
+                .baseUnit("bytes")
+                .register(meters);
     }
 
     /**
      * Queues a unit; its outcome completes once its group has committed (and its events were offered to Redis). Refuses
-     * the unit when {@code maxQueuedCommands} are already waiting: under overload, a fast 503 with Retry-After keeps
+     * the unit when {@code maxQueuedCommands}, or {@code maxQueuedBytes} of values, are already waiting: under overload, a fast 503 with Retry-After keeps
      * memory bounded and tells clients to back off, where an unbounded queue would grow until the heap runs out.
      */
     PendingUnit submit(PendingUnit unit) {
@@ -76,8 +82,12 @@ class GroupCommitter implements SmartLifecycle {
             throw new WriteStoreUnavailable("the write database was unreachable a moment ago");
         }
         int size = unit.commands().size();
-        if (queuedCommands.addAndGet(size) > properties.maxQueuedCommands() && queuedCommands.get() > size) {
+        long bytes = unit.bytes();
+        long queuedNow = queuedBytes.addAndGet(bytes);
+        if (queuedCommands.addAndGet(size) > properties.maxQueuedCommands() && queuedCommands.get() > size
+                || queuedNow > properties.maxQueuedBytes().toBytes() && queuedNow > bytes) {
             queuedCommands.addAndGet(-size);
+            queuedBytes.addAndGet(-bytes);
             overloaded.increment();
             throw new WriteStoreUnavailable("too many writes are waiting for the write database");
         }
@@ -108,6 +118,8 @@ class GroupCommitter implements SmartLifecycle {
                     size += next.commands().size();
                 }
                 queuedCommands.addAndGet(-size);
+                queuedBytes.addAndGet(
+                        -group.stream().mapToLong(PendingUnit::bytes).sum());
                 process(group, totalsSlot);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

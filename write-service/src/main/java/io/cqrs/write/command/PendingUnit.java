@@ -17,6 +17,17 @@ record PendingUnit(List<Command> commands, @Nullable IdempotencyClaim claim, Com
 
     record IdempotencyClaim(String key, String requestHash) {}
 
+    /** What the unit holds in memory while it waits, roughly: its strings at two bytes per character. */
+    long bytes() {
+        long bytes = 0;
+        for (Command command : commands) {
+            bytes += 64
+                    + 2L * command.key().length()
+                    + (command.value() == null ? 0 : 2L * command.value().length());
+        }
+        return bytes;
+    }
+
     /** How a unit ended; every unit of a group gets one. */
     sealed interface Outcome {
 

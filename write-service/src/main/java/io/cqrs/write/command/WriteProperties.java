@@ -19,6 +19,7 @@ import org.springframework.validation.annotation.Validated;
  * @param maxBodySize largest request body; more is a 413 ({@code CQRS_MAX_BODY_SIZE})
  * @param groupMaxCommands most commands one group-commit transaction takes
  * @param maxQueuedCommands most commands waiting for a transaction; more are refused with 503 and Retry-After
+ * @param maxQueuedBytes most memory the commands waiting for a transaction may take (estimated); more is refused alike
  * @param committers transactions in flight at once; two overlap one group's commit with the next one's work
  * @param commitTimeout how long a request waits for its group before it is told to retry
  * @param idempotencyRetention how long an Idempotency-Key is remembered
@@ -34,6 +35,7 @@ record WriteProperties(
         @DefaultValue("8MB") @NotNull DataSize maxBodySize,
         @DefaultValue("2000") @Positive int groupMaxCommands,
         @DefaultValue("20000") @Positive int maxQueuedCommands,
+        @DefaultValue("64MB") @NotNull DataSize maxQueuedBytes,
         @DefaultValue("2") @Min(1) @Max(16) int committers,
         @DefaultValue("10s") @DurationMin(millis = 1) Duration commitTimeout,
         @DefaultValue("24h") @DurationMin(millis = 1) Duration idempotencyRetention) {

@@ -18,7 +18,15 @@ class CommandRulesTests {
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private final CommandRules rules = new CommandRules(
             new WriteProperties(
-                    16, 3, DataSize.ofKilobytes(64), 100, 1000, 1, Duration.ofSeconds(5), Duration.ofHours(1)),
+                    16,
+                    3,
+                    DataSize.ofKilobytes(64),
+                    100,
+                    1000,
+                    DataSize.ofMegabytes(1),
+                    1,
+                    Duration.ofSeconds(5),
+                    Duration.ofHours(1)),
             meters);
     private final JsonMapper json = JsonMapper.builder().build();
 
