@@ -59,13 +59,7 @@ class ApiErrors extends ResponseEntityExceptionHandler {
     @Nullable
     ResponseEntity<Object> unavailable(Exception e, WebRequest request) {
         log.warn("Write database unavailable: {}", e.getMessage());
-        var headers = new HttpHeaders();
-        headers.set(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS);
-        var problem = problem(
-                HttpStatus.SERVICE_UNAVAILABLE,
-                UNAVAILABLE,
-                "The write database cannot be reached right now; retry later");
-        return handleExceptionInternal(e, problem, headers, HttpStatus.SERVICE_UNAVAILABLE, request);
+        return retryLater(e, "The write database cannot be reached right now; retry later", request);
     }
 
     /**
@@ -84,12 +78,17 @@ class ApiErrors extends ResponseEntityExceptionHandler {
 
     private @Nullable ResponseEntity<Object> lockTimedOut(Exception e, WebRequest request) {
         log.warn("Write refused, a key stayed locked: {}", e.getMessage());
+        return retryLater(
+                e,
+                "A key of this request stayed locked by another transaction; nothing was written, retry later",
+                request);
+    }
+
+    /** A 503 {@value #UNAVAILABLE} with {@code Retry-After}. */
+    private @Nullable ResponseEntity<Object> retryLater(Exception e, String detail, WebRequest request) {
         var headers = new HttpHeaders();
         headers.set(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS);
-        var problem = problem(
-                HttpStatus.SERVICE_UNAVAILABLE,
-                UNAVAILABLE,
-                "A key of this request stayed locked by another transaction; nothing was written, retry later");
+        var problem = problem(HttpStatus.SERVICE_UNAVAILABLE, UNAVAILABLE, detail);
         return handleExceptionInternal(e, problem, headers, HttpStatus.SERVICE_UNAVAILABLE, request);
     }
 
