@@ -49,8 +49,7 @@ class ReadModel {
     private static Map<String, KeyRow> rows(JdbcClient.StatementSpec statement) {
         var rows = new HashMap<String, KeyRow>();
         statement.query(rs -> {
-            var row = new KeyRow(
-                    rs.getString("key"), rs.getLong("version"), rs.getLong("write_count"), rs.getBoolean("deleted"));
+            var row = KeyRow.of(rs);
             rows.put(row.key(), row);
         });
         return rows;

@@ -47,6 +47,8 @@ import org.springframework.transaction.support.TransactionTemplate;
 class Reconciler implements SchedulingConfigurer {
 
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
+    /** A window longer than any key's history (a century: PostgreSQL intervals and Duration.toMillis take it). */
+    private static final Duration ANY_CHANGE = Duration.ofDays(36_500);
     /** Known divergences compared again per recheck. */
     private static final int RECHECK_BATCH = 1000;
 
@@ -178,7 +180,7 @@ class Reconciler implements SchedulingConfigurer {
         Duration settle = settle();
         // The read model first: see KeyComparison.
         Map<String, KeyRow> actual = model.rows(after, upTo);
-        var expected = truth.rows(after, upTo, settle == null ? Duration.ofDays(36500) : settle);
+        var expected = truth.rows(after, upTo, inFlightWindow(settle));
         var comparison = KeyComparison.of(actual, expected.rows(), expected.unsettled());
         keysCompared.increment(expected.rows().size());
         var fresh = truth.replaceDivergences(after, upTo, comparison.divergences(), comparison.inFlight());
@@ -221,7 +223,7 @@ class Reconciler implements SchedulingConfigurer {
         }
         Duration settle = settle();
         Map<String, KeyRow> actual = model.rows(keys);
-        var expected = truth.rows(keys, settle == null ? Duration.ofDays(36500) : settle);
+        var expected = truth.rows(keys, inFlightWindow(settle));
         var comparison = KeyComparison.of(actual, expected.rows(), expected.unsettled());
         Set<String> converged = comparison.converged(Set.copyOf(keys));
         truth.forget(converged);
@@ -263,6 +265,14 @@ class Reconciler implements SchedulingConfigurer {
             return null;
         }
         return properties.settle().plusMillis((long) (lag.getAsDouble() * 1000));
+    }
+
+    /**
+     * How recent a change must be to count as in flight: the settle time, or, while the lag is unknown, any change at
+     * all (then only keys ahead, which nothing in flight explains, are reported).
+     */
+    private static Duration inFlightWindow(@Nullable Duration settle) {
+        return settle == null ? ANY_CHANGE : settle;
     }
 
     private double lastPassAgeSeconds() {

@@ -139,8 +139,7 @@ class ReconciliationRepository {
         var rows = new ArrayList<KeyRow>();
         var unsettled = new HashSet<String>();
         statement.query(rs -> {
-            var row = new KeyRow(
-                    rs.getString("key"), rs.getLong("version"), rs.getLong("write_count"), rs.getBoolean("deleted"));
+            var row = KeyRow.of(rs);
             rows.add(row);
             if (rs.getBoolean("unsettled")) {
                 unsettled.add(row.key());
