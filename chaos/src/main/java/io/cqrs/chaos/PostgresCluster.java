@@ -89,41 +89,21 @@ final class PostgresCluster implements AutoCloseable {
      */
     Path dump(String database) {
         Path file = dir.resolve(database + ".dump");
-        Shell.run(
-                120,
-                Shell.asPostgres(
-                        bin.resolve("pg_dump").toString(),
-                        "-h",
-                        "127.0.0.1",
-                        "-p",
-                        Integer.toString(port),
-                        "-U",
-                        "postgres",
-                        "-Fc",
-                        "-f",
-                        file.toString(),
-                        database));
+        client("pg_dump", "-Fc", "-f", file.toString(), database);
         return file;
     }
 
     /** Restores {@code database} from {@code file}: its tables dropped and recreated as they were in the dump. */
     void restore(String database, Path file) {
-        Shell.run(
-                120,
-                Shell.asPostgres(
-                        bin.resolve("pg_restore").toString(),
-                        "-h",
-                        "127.0.0.1",
-                        "-p",
-                        Integer.toString(port),
-                        "-U",
-                        "postgres",
-                        "--clean",
-                        "--if-exists",
-                        "--single-transaction",
-                        "-d",
-                        database,
-                        file.toString()));
+        client("pg_restore", "--clean", "--if-exists", "--single-transaction", "-d", database, file.toString());
+    }
+
+    /** Runs one of PostgreSQL's client programs against this cluster, as the postgres user. */
+    private void client(String program, String... arguments) {
+        var command = new java.util.ArrayList<>(List.of(
+                bin.resolve(program).toString(), "-h", "127.0.0.1", "-p", Integer.toString(port), "-U", "postgres"));
+        command.addAll(List.of(arguments));
+        Shell.run(120, Shell.asPostgres(command.toArray(String[]::new)));
     }
 
     private String[] pgCtl(String action, String... arguments) {
