@@ -2,15 +2,24 @@
 # The whole stack on this machine, without Docker: ./stack.sh up | down | status | logs [service]
 #
 # `up` builds the jars when they are missing or older than the sources, checks that PostgreSQL and Redis answer,
-# creates the two databases when missing, starts write-service, projector-service and read-service in the background
-# (logs and PID files in .run/) and waits until all three are ready. `down` stops exactly the processes `up` started.
+# creates the two databases when missing, generates API keys on the first run (unless CQRS_API_KEYS is set), starts
+# write-service, projector-service and read-service in the background (logs, PID files and keys in .run/) and waits
+# until all three are ready. `down` stops exactly the processes `up` started.
 # Settings come from the environment, then from an optional .env file (see .env.example); the environment wins.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 readonly RUN_DIR=.run
-# service:default port:variable naming its port. Each service gets SERVER_PORT from its variable.
-readonly SERVICES=(write-service:8081:WRITE_PORT projector-service:8082:PROJECTOR_PORT read-service:8083:READ_PORT)
+# service:default port:variable naming its port:default management port:variable naming it. Each service gets
+# SERVER_PORT and MANAGEMENT_PORT (the actuator's, on 127.0.0.1) from its variables.
+readonly SERVICES=(
+  write-service:8081:WRITE_PORT:9081:WRITE_MANAGEMENT_PORT
+  projector-service:8082:PROJECTOR_PORT:9082:PROJECTOR_MANAGEMENT_PORT
+  read-service:8083:READ_PORT:9083:READ_MANAGEMENT_PORT
+)
+readonly KEY_DIR=$RUN_DIR/api-keys
+# The keys `up` generates: name:scope, one per scope.
+readonly GENERATED_KEYS=(local-reader:read local-writer:write local-admin:admin)
 
 say() { printf '[stack] %s\n' "$*"; }
 fail() {
@@ -52,15 +61,28 @@ load_settings() {
 }
 
 port_of() { # port_of <service>: where it listens if up started it, else where it should (WRITE_PORT...)
-  local entry name default variable
   if [[ -f $RUN_DIR/$1.port ]] && pid_of "$1" >/dev/null; then
     cat "$RUN_DIR/$1.port"
     return
   fi
+  configured_port "$1" 2
+}
+
+management_port_of() { # management_port_of <service>: the actuator's port, likewise
+  if [[ -f $RUN_DIR/$1.management-port ]] && pid_of "$1" >/dev/null; then
+    cat "$RUN_DIR/$1.management-port"
+    return
+  fi
+  configured_port "$1" 4
+}
+
+configured_port() { # configured_port <service> <field>: the port its variable (field 2 or 4) sets, or its default
+  local entry fields variable
   for entry in "${SERVICES[@]}"; do
-    IFS=: read -r name default variable <<<"$entry"
-    if [[ $name == "$1" ]]; then
-      printf '%s\n' "${!variable:-$default}"
+    IFS=: read -r -a fields <<<"$entry"
+    if [[ ${fields[0]} == "$1" ]]; then
+      variable=${fields[$2]}
+      printf '%s\n' "${!variable:-${fields[$(($2 - 1))]}}"
       return
     fi
   done
@@ -91,7 +113,7 @@ pid_of() { # the PID `up` recorded for <service>, if that process still runs our
 
 http_get() { curl -fsS --max-time 3 "http://127.0.0.1:$1$2" 2>/dev/null; }
 
-ready() { http_get "$(port_of "$1")" /actuator/health/readiness >/dev/null; }
+ready() { http_get "$(port_of "$1")" /readyz >/dev/null; }
 
 port_taken() { # a listener on the port (ss sees it even when its accept queue is full); else try to connect
   if command -v ss >/dev/null; then
@@ -207,37 +229,68 @@ ensure_redis() {
 }
 
 start_service() { # start_service <service>: in the background, output to .run/<service>.log, PID to .run/<service>.pid
-  local service=$1 port pid
+  local service=$1 port pid management
   port=$(port_of "$service")
   if pid=$(pid_of "$service"); then
     say "$service already runs (pid $pid, port $port)"
     return
   fi
-  rm -f "$RUN_DIR/$service.pid" "$RUN_DIR/$service.port"
+  rm -f "$RUN_DIR/$service.pid" "$RUN_DIR/$service.port" "$RUN_DIR/$service.management-port"
   check_port "$service"
+  management=$(management_port_of "$service")
   # shellcheck disable=SC2086 # JAVA_OPTS holds several options on purpose
-  SERVER_PORT=$port nohup "$JAVA" $JAVA_OPTS -jar "$(jar_of "$service")" >"$RUN_DIR/$service.log" 2>&1 &
+  SERVER_PORT=$port MANAGEMENT_PORT=$management nohup "$JAVA" $JAVA_OPTS -jar "$(jar_of "$service")" \
+    >"$RUN_DIR/$service.log" 2>&1 &
   pid=$!
   printf '%s\n' "$pid" >"$RUN_DIR/$service.pid"
   printf '%s\n' "$port" >"$RUN_DIR/$service.port"
-  say "started $service (pid $pid, port $port, log $RUN_DIR/$service.log)"
+  printf '%s\n' "$management" >"$RUN_DIR/$service.management-port"
+  say "started $service (pid $pid, port $port, management port $management, log $RUN_DIR/$service.log)"
 }
 
-check_port() { # check_port <service>: fail unless the service runs already or its port is free
-  local port
-  port=$(port_of "$1")
-  if ! pid_of "$1" >/dev/null && port_taken "$port"; then
-    fail "Port $port, where $1 should listen, is taken by another process." \
-      "Stop that process, or choose another port for $1, e.g.: $(port_variable "$1")=1$port ./stack.sh up"
-  fi
-}
-
-port_variable() {
-  local entry name default variable
-  for entry in "${SERVICES[@]}"; do
-    IFS=: read -r name default variable <<<"$entry"
-    [[ $name == "$1" ]] && printf '%s\n' "$variable"
+check_port() { # check_port <service>: fail unless the service runs already or its ports are free
+  local port field
+  pid_of "$1" >/dev/null && return
+  for field in 2 4; do
+    port=$(configured_port "$1" "$field")
+    if port_taken "$port"; then
+      fail "Port $port, where $1 should listen, is taken by another process." \
+        "Stop that process, or choose another port for $1, e.g.: $(port_variable "$1" "$field")=1$port ./stack.sh up"
+    fi
   done
+}
+
+port_variable() { # port_variable <service> <field>: the variable naming its port (2) or its management port (4)
+  local entry fields
+  for entry in "${SERVICES[@]}"; do
+    IFS=: read -r -a fields <<<"$entry"
+    [[ ${fields[0]} == "$1" ]] && printf '%s\n' "${fields[$2]}"
+  done
+}
+
+# --- API keys -------------------------------------------------------------------------------------------------------
+
+ensure_api_keys() { # CQRS_API_KEYS as set, else the keys generated on the first run (kept in .run/api-keys/)
+  if [[ -n ${CQRS_API_KEYS:-} ]]; then
+    say "API keys from CQRS_API_KEYS (environment or .env)"
+    return
+  fi
+  if [[ ! -f $KEY_DIR/setting ]]; then
+    command -v sha256sum >/dev/null || fail "sha256sum is needed to make API keys: apt-get install coreutils"
+    (umask 077 && mkdir -p "$KEY_DIR")
+    chmod 700 "$KEY_DIR"
+    local entry name scope secret setting=()
+    for entry in "${GENERATED_KEYS[@]}"; do
+      IFS=: read -r name scope <<<"$entry"
+      secret=cqrs_$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+      (umask 077 && printf '%s\n' "$secret" >"$KEY_DIR/$scope")
+      setting+=("$name:$scope:$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)")
+    done
+    (umask 077 && IFS=, && printf '%s\n' "${setting[*]}" >"$KEY_DIR/setting")
+    say "generated API keys, one per scope, in $KEY_DIR/ (readable by you only)"
+  fi
+  CQRS_API_KEYS=$(<"$KEY_DIR/setting")
+  export CQRS_API_KEYS
 }
 
 await_ready() { # await_ready <service>: poll readiness until START_TIMEOUT; on failure show the log's tail
@@ -269,6 +322,7 @@ up() {
   ensure_database "$READ_DB_URL" "$READ_DB_USER" "$READ_DB_PASSWORD"
   local service
   for service in $(service_names); do check_port "$service"; done
+  ensure_api_keys
   build_if_needed
   # The projector migrates the read database, so the read service starts once the projector is ready.
   start_service write-service
@@ -284,15 +338,23 @@ up() {
 
 The stack is up (java: $JAVA):
   write-service      http://127.0.0.1:$write_port   POST /write, DELETE /write/{key}, GET /stats
-  projector-service  http://127.0.0.1:$(port_of projector-service)   /actuator/health, /actuator/prometheus
+  projector-service  http://127.0.0.1:$(port_of projector-service)   no API of its own (/livez, /readyz)
   read-service       http://127.0.0.1:$read_port   GET /read/{key}, /stats, /health
+  actuator, no key, loopback only: http://127.0.0.1:{$(management_port_of write-service),$(management_port_of projector-service),$(management_port_of read-service)}/actuator/{health,prometheus}
 
-Try:
-  curl -s -X POST localhost:$write_port/write -H 'Content-Type: application/json' -d '{"key":"hello","value":"world"}'
-  curl -s 'localhost:$read_port/read/hello?min_version=1'
-
-./stack.sh status | ./stack.sh logs [service] | ./stack.sh down
 EOF
+  if [[ -f $KEY_DIR/setting && $CQRS_API_KEYS == "$(<"$KEY_DIR/setting")" ]]; then
+    cat <<EOF
+Every API call but GET /health needs 'Authorization: Bearer <key>'. The keys, one per scope, readable by you only:
+$KEY_DIR/read, $KEY_DIR/write and $KEY_DIR/admin. Try:
+  curl -s -X POST localhost:$write_port/write -H "Authorization: Bearer \$(cat $KEY_DIR/write)" -H 'Content-Type: application/json' -d '{"key":"hello","value":"world"}'
+  curl -s 'localhost:$read_port/read/hello?min_version=1' -H "Authorization: Bearer \$(cat $KEY_DIR/read)"
+
+EOF
+  else
+    printf 'Every API call but GET /health needs Authorization: Bearer <key>, with a key of CQRS_API_KEYS.\n\n'
+  fi
+  printf './stack.sh status | ./stack.sh logs [service] | ./stack.sh down\n'
 }
 
 # --- down, status, logs ---------------------------------------------------------------------------------------------
@@ -321,7 +383,9 @@ down() {
       say "$service stopped"
     fi
   done
-  for service in $(service_names); do rm -f "$RUN_DIR/$service.pid" "$RUN_DIR/$service.port"; done
+  for service in $(service_names); do
+    rm -f "$RUN_DIR/$service.pid" "$RUN_DIR/$service.port" "$RUN_DIR/$service.management-port"
+  done
   ((${#stopping[@]} > 0)) || say "nothing to stop"
 }
 
@@ -332,7 +396,7 @@ status() {
   for service in $(service_names); do
     port=$(port_of "$service")
     if pid=$(pid_of "$service"); then
-      health=$(http_get "$port" /actuator/health | grep -o '"status":"[A-Z_]*"' | head -n 1 | cut -d'"' -f4) || true
+      health=$(http_get "$(management_port_of "$service")" /actuator/health | grep -o '"status":"[A-Z_]*"' | head -n 1 | cut -d'"' -f4) || true
       printf '%-18s %-8s %-6s %s\n' "$service" "$pid" "$port" "${health:-not answering}"
     else
       printf '%-18s %-8s %-6s %s\n' "$service" - "$port" "not running"

@@ -41,6 +41,11 @@ import java.util.stream.Collectors;
  */
 public class Bench {
 
+    /** The API keys bench/run.sh passes: one with the write scope, one with read. */
+    private static final String WRITE_KEY = System.getenv().getOrDefault("WRITE_KEY", "");
+
+    private static final String READ_KEY = System.getenv().getOrDefault("READ_KEY", "");
+
     private static final HttpClient HTTP = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5))
@@ -86,6 +91,7 @@ public class Bench {
                                     .append("\",\"value\":\"v").append(i).append("\"}");
                         }
                         var response = send(HttpRequest.newBuilder(URI.create(write + "/write/batch"))
+                                .header("Authorization", "Bearer " + WRITE_KEY)
                                 .header("Content-Type", "application/json")
                                 .POST(HttpRequest.BodyPublishers.ofString(body.append("]}").toString())));
                         if (response.status() != 200) {
@@ -150,8 +156,8 @@ public class Bench {
             for (int c = 0; c < connections; c++) {
                 pool.submit(() -> {
                     long n;
-                    var writes = new KeepAlive(URI.create(write));
-                    var reads = new KeepAlive(URI.create(read));
+                    var writes = new KeepAlive(URI.create(write), WRITE_KEY);
+                    var reads = new KeepAlive(URI.create(read), READ_KEY);
                     while ((n = ticks.take()) >= 0) {
                         String key = "probe-" + ThreadLocalRandom.current().nextInt(keys);
                         long sent = System.nanoTime();
@@ -257,13 +263,15 @@ public class Bench {
     static final class KeepAlive {
         private final String host;
         private final int port;
+        private final String apiKey;
         private Socket socket;
         private BufferedInputStream in;
         private OutputStream out;
 
-        KeepAlive(URI base) {
+        KeepAlive(URI base, String apiKey) {
             this.host = base.getHost();
             this.port = base.getPort();
+            this.apiKey = apiKey;
         }
 
         Reply send(String method, String path, String body) {
@@ -277,6 +285,7 @@ public class Bench {
                 }
                 byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
                 String head = method + " " + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\n"
+                        + "Authorization: Bearer " + apiKey + "\r\n"
                         + (body == null ? "" : "Content-Type: application/json\r\n")
                         + "Content-Length: " + content.length + "\r\n\r\n";
                 out.write(head.getBytes(StandardCharsets.US_ASCII));

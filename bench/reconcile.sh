@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 KEYS=${1:-1000000}
 DIFFERING=$((KEYS / 10000)) # 0.01 %, spread over the key space: about as many ranges compared key by key
 PORT=${RECONCILE_BENCH_PORT:-18091}
+MANAGEMENT_PORT=${RECONCILE_BENCH_MANAGEMENT_PORT:-18092}
 PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
 export PGHOST PGUSER
 WRITE_DB=cqrs_bench_rec_write
@@ -60,12 +61,12 @@ psql -qX -v ON_ERROR_STOP=1 -d $READ_DB -c "
 log "starting the write service on port $PORT"
 WRITE_DB_URL=jdbc:postgresql://$PGHOST:5432/$WRITE_DB WRITE_DB_USER=$PGUSER \
 READ_DB_URL=jdbc:postgresql://$PGHOST:5432/$READ_DB READ_DB_USER=$PGUSER \
-EVENT_STREAM_NAME="bench:reconcile:$$" SERVER_PORT=$PORT CQRS_RECONCILE_PASS_INTERVAL=5s \
+EVENT_STREAM_NAME="bench:reconcile:$$" SERVER_PORT=$PORT MANAGEMENT_PORT=$MANAGEMENT_PORT CQRS_RECONCILE_PASS_INTERVAL=5s \
   "$JAVA" -Xmx256m -jar "$JAR" --spring.flyway.enabled=false >"$WORK/service.log" 2>&1 &
 SERVICE_PID=$!
 
 metric() { # metric <name>: its value on the Prometheus page, 0 when absent
-  curl -sf "http://127.0.0.1:$PORT/actuator/prometheus" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {print s + 0}'
+  curl -sf "http://127.0.0.1:$MANAGEMENT_PORT/actuator/prometheus" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {print s + 0}'
 }
 cpu_ticks() { # "<pid> <user+system ticks>" per line, for the processes given that still exist
   local pid
@@ -75,7 +76,7 @@ cpu_ticks() { # "<pid> <user+system ticks>" per line, for the processes given th
 }
 backends() { psql -qAtX -d postgres -c "select pid from pg_stat_activity where datname in ('$WRITE_DB', '$READ_DB')"; }
 passes() { # whole passes so far, from the cheap metrics endpoint (a Prometheus scrape per poll would cost CPU)
-  curl -sf "http://127.0.0.1:$PORT/actuator/metrics/cqrs.reconcile.pass" \
+  curl -sf "http://127.0.0.1:$MANAGEMENT_PORT/actuator/metrics/cqrs.reconcile.pass" \
     | python3 -c 'import json,sys; print(int(next(m["value"] for m in json.load(sys.stdin)["measurements"] if m["statistic"] == "COUNT")))' \
     2>/dev/null || echo 0
 }

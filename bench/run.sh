@@ -19,6 +19,8 @@ KEYS=100000
 WRITE=http://127.0.0.1:${WRITE_PORT:-8081}
 PROJECTOR=http://127.0.0.1:${PROJECTOR_PORT:-8082}
 READ=http://127.0.0.1:${READ_PORT:-8083}
+WRITE_MANAGEMENT=http://127.0.0.1:${WRITE_MANAGEMENT_PORT:-9081}
+READ_MANAGEMENT=http://127.0.0.1:${READ_MANAGEMENT_PORT:-9083}
 PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
 export PGHOST PGUSER
 REDIS_HOST=${REDIS_HOST:-127.0.0.1} REDIS_PORT=${REDIS_PORT:-6379}
@@ -60,12 +62,18 @@ JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 "${JAVA_HOME:+$JAVA_HOME/bin/}javac" -d "$WORK/classes" bench/Bench.java
 bench() { "$JAVA" -cp "$WORK/classes" Bench "$@" | tail -n 1; }
 
-answers() { curl -sf -o /dev/null "$1/actuator/health/readiness"; }
+answers() { curl -sf -o /dev/null "$1/readyz"; }
 if ! answers "$WRITE" || ! answers "$PROJECTOR" || ! answers "$READ"; then
-  log "starting the stack with ./stack.sh up"
-  ./stack.sh up >&2
+  log "starting the stack with ./stack.sh up, without the per-key rate limit (the benchmark is one heavy client)"
+  CQRS_RATE_LIMIT_PER_SECOND=0 ./stack.sh up >&2
   STARTED_STACK=true
 fi
+# The API keys: those ./stack.sh generated, unless BENCH_WRITE_KEY / BENCH_READ_KEY name others (a stack started with
+# CQRS_API_KEYS of your own). A stack not started by this script keeps its own rate limit: 429s count as errors.
+WRITE_KEY=${BENCH_WRITE_KEY:-$(cat .run/api-keys/write 2>/dev/null || true)}
+READ_KEY=${BENCH_READ_KEY:-$(cat .run/api-keys/read 2>/dev/null || true)}
+[[ -n $WRITE_KEY && -n $READ_KEY ]] || { log "no API keys: set BENCH_WRITE_KEY and BENCH_READ_KEY"; exit 1; }
+export WRITE_KEY READ_KEY
 
 pid_of() { pgrep -f -- "$1-[0-9.]*(-SNAPSHOT)?\.jar" | head -n 1; }
 PROJECTOR_PID=$(pid_of projector-service)
@@ -90,10 +98,11 @@ field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.ar
 redis_memory() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
 
 # /actuator/info answers a constant {}: the HTTP stack of the service (Tomcat, filters, observation, JSON) and nothing
-# else. (The liveness endpoint measured a third of it: the health machinery is heavier than a constant response.)
+# else. (The liveness endpoint measured a third of it: the health machinery is heavier than a constant response.) It is
+# on the management port, which passes the same security filter chain (as a public path) but checks no key.
 log "ceilings: a trivial endpoint of each service"
-run_wrk trivial-write "$WRITE/actuator/info"
-run_wrk trivial-read "$READ/actuator/info"
+run_wrk trivial-write "$WRITE_MANAGEMENT/actuator/info"
+run_wrk trivial-read "$READ_MANAGEMENT/actuator/info"
 
 log "ceilings: pgbench single-row insert and primary-key select"
 psql -qX -d postgres -c 'drop database if exists cqrs_bench_ceiling' -c 'create database cqrs_bench_ceiling' >/dev/null

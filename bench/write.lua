@@ -1,5 +1,6 @@
 -- POST /write with a random key out of KEYS (default 100000) and a short value, as many clients would.
 local keys = tonumber(os.getenv("KEYS") or "100000")
+wrk.headers["Authorization"] = "Bearer " .. (os.getenv("WRITE_KEY") or "")
 local counter = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"

@@ -1,5 +1,6 @@
 package io.cqrs.chaos;
 
+import io.cqrs.testsupport.TestApiKeys;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -152,6 +153,7 @@ final class LoadGenerator {
         } else {
             String key = keys.get(random.nextInt(keys.size()));
             request = HttpRequest.newBuilder(uri(writePort, "/write/" + segment(key)))
+                    .header("Authorization", "Bearer " + TestApiKeys.WRITER)
                     .DELETE();
             commands = 1;
         }
@@ -225,6 +227,7 @@ final class LoadGenerator {
     private void readOnce(Tally tally, List<String> keys) {
         String key = keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
         var request = HttpRequest.newBuilder(uri(readPort, "/read/" + segment(key)))
+                .header("Authorization", "Bearer " + TestApiKeys.READER)
                 .timeout(REQUEST_TIMEOUT)
                 .build();
         try {
@@ -247,6 +250,7 @@ final class LoadGenerator {
 
     private HttpRequest.Builder post(String path, String json) {
         return HttpRequest.newBuilder(uri(writePort, path))
+                .header("Authorization", "Bearer " + TestApiKeys.WRITER)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json));
     }

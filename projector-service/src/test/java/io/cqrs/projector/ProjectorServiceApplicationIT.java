@@ -10,12 +10,16 @@ import java.util.List;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
 class ProjectorServiceApplicationIT extends ProjectorTestSupport {
 
     @LocalServerPort
     int port;
+
+    @LocalManagementPort
+    int managementPort;
 
     @Autowired
     DataSource database;
@@ -27,12 +31,13 @@ class ProjectorServiceApplicationIT extends ProjectorTestSupport {
 
     @Test
     void reportsHealthWithDatabaseAndRedis() {
-        ActuatorChecks.assertHealthy(new LocalHttp(port));
+        ActuatorChecks.assertHealthy(new LocalHttp(managementPort));
+        ActuatorChecks.assertManagementApart(new LocalHttp(port), new LocalHttp(managementPort));
     }
 
     @Test
     void servesPrometheusMetrics() {
-        ActuatorChecks.assertPrometheusScrapes(new LocalHttp(port), "projector-service");
+        ActuatorChecks.assertPrometheusScrapes(new LocalHttp(port), new LocalHttp(managementPort), "projector-service");
     }
 
     @Test
@@ -40,7 +45,8 @@ class ProjectorServiceApplicationIT extends ProjectorTestSupport {
         publish(List.of(written(prefix + "metered", 1, 1)));
         awaitProjected();
 
-        String scrape = new LocalHttp(port).get("/actuator/prometheus").body();
+        String scrape =
+                new LocalHttp(managementPort).get("/actuator/prometheus").body();
 
         assertThat(scrape)
                 .contains("cqrs_projection_lag_seconds{")
@@ -60,8 +66,9 @@ class ProjectorServiceApplicationIT extends ProjectorTestSupport {
                 .contains("cqrs_projector_retries_total{");
         // The stream gauges reuse a status up to a second old: a quiet group settles at zero lag.
         await().atMost(PATIENCE)
-                .untilAsserted(() -> assertThat(
-                                new LocalHttp(port).get("/actuator/prometheus").body())
+                .untilAsserted(() -> assertThat(new LocalHttp(managementPort)
+                                .get("/actuator/prometheus")
+                                .body())
                         .containsPattern(
                                 "cqrs_projection_lag_seconds\\{[^}]*group=\"" + group() + "\"[^}]*} 0\\.0\\n"));
     }

@@ -2,6 +2,7 @@ package io.cqrs.read;
 
 import io.cqrs.testsupport.PropertyDefaults;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** Every default in application.properties is the one its @ConfigurationProperties record gives. */
@@ -10,6 +11,11 @@ class PropertyDefaultsTests {
     @Test
     void givesEachSettingTheSameDefaultInTheFileAsInItsRecord() {
         PropertyDefaults.assertAgree(
-                "application.properties", PropertyDefaults.configurationPropertiesIn("io.cqrs.read"), Set.of());
+                "application.properties",
+                Stream.concat(
+                                PropertyDefaults.configurationPropertiesIn("io.cqrs.read").stream(),
+                                PropertyDefaults.configurationPropertiesIn("io.cqrs.apikeys").stream())
+                        .toList(),
+                Set.of());
     }
 }

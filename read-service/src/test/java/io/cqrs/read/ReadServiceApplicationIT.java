@@ -8,6 +8,7 @@ import io.cqrs.testsupport.SchemaChecks;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
 @ReadServiceTest
@@ -15,6 +16,9 @@ class ReadServiceApplicationIT {
 
     @LocalServerPort
     int port;
+
+    @LocalManagementPort
+    int managementPort;
 
     @Autowired
     DataSource database;
@@ -30,12 +34,13 @@ class ReadServiceApplicationIT {
     @Test
     void reportsHealthWithDatabaseAndRedis() {
         projector.catchUp();
-        ActuatorChecks.assertHealthy(new LocalHttp(port));
+        ActuatorChecks.assertHealthy(new LocalHttp(managementPort));
+        ActuatorChecks.assertManagementApart(new LocalHttp(port), new LocalHttp(managementPort));
     }
 
     @Test
     void servesPrometheusMetrics() {
-        ActuatorChecks.assertPrometheusScrapes(new LocalHttp(port), "read-service");
+        ActuatorChecks.assertPrometheusScrapes(new LocalHttp(port), new LocalHttp(managementPort), "read-service");
     }
 
     @Test
@@ -48,7 +53,8 @@ class ReadServiceApplicationIT {
         http.read("metrics-missing-" + System.nanoTime());
         http.read(key, "min_version=9&wait_ms=0");
 
-        String scrape = http.get("/actuator/prometheus").body();
+        String scrape =
+                new LocalHttp(managementPort).get("/actuator/prometheus").body();
 
         assertThat(scrape)
                 .contains("cqrs_read_requests_total{application=\"read-service\",result=\"found\"}")

@@ -1,5 +1,6 @@
 package io.cqrs.read;
 
+import io.cqrs.testsupport.TestApiKeys;
 import java.util.LinkedHashMap;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
@@ -28,6 +29,8 @@ final class StandaloneReadService implements AutoCloseable {
             String... moreProperties) {
         var properties = new LinkedHashMap<String, String>();
         properties.put("server.port", "0");
+        properties.put("management.server.port", "0");
+        properties.put(TestApiKeys.PROPERTY, TestApiKeys.SETTING);
         properties.put("spring.flyway.enabled", "false");
         properties.put("spring.datasource.url", jdbcUrl);
         properties.put("spring.datasource.username", user);

@@ -24,6 +24,9 @@ class ComposeFileTests {
 
     private static final Path ROOT = Path.of("..");
     private static final List<String> SERVICES = List.of("write-service", "projector-service", "read-service");
+    /** Variables whose default differs per service, so .env.example only shows them commented out. */
+    private static final Set<String> PER_SERVICE = Set.of("SERVER_PORT", "MANAGEMENT_PORT");
+
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*):([^}]*)}");
 
     @Test
@@ -74,7 +77,7 @@ class ComposeFileTests {
                         .as(".env.example lists " + variable + " (read by " + service + ")")
                         .containsKey(variable);
                 String listed = example.get(variable);
-                if (listed != null && !variable.equals("SERVER_PORT")) {
+                if (listed != null && !PER_SERVICE.contains(variable)) {
                     assertThat(listed)
                             .as(".env.example default of " + variable + " vs " + service)
                             .isEqualTo(fallback);
@@ -95,9 +98,14 @@ class ComposeFileTests {
             assertThat(environment(composed)).containsEntry("SERVER_PORT", port);
             assertThat(list(composed.get("ports"))).containsExactly(port + ":" + port);
             assertThat(list(map(composed.get("healthcheck")).get("test")))
-                    .contains("http://127.0.0.1:" + port + "/actuator/health/readiness");
-            assertThat(prometheus).contains("\"" + service + ":" + port + "\"");
-            assertThat(stackScript).contains(service + ":" + port + ":");
+                    .contains("http://127.0.0.1:" + port + "/readyz");
+            String management = placeholders(service).get("MANAGEMENT_PORT");
+            assertThat(environment(composed)).containsEntry("MANAGEMENT_PORT", management);
+            assertThat(list(composed.get("ports")))
+                    .as("the management port is never published")
+                    .noneMatch(published -> published.contains(management));
+            assertThat(prometheus).contains("\"" + service + ":" + management + "\"");
+            assertThat(stackScript).contains(service + ":" + port + ":").contains(":" + management + ":");
         }
         assertThat(Files.readString(ROOT.resolve("docker-compose.yml")))
                 .contains("./ops/prometheus.yml:/etc/prometheus/prometheus.yml");

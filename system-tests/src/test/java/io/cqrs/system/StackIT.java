@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.jayway.jsonpath.DocumentContext;
 import com.jayway.jsonpath.JsonPath;
 import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.TestApiKeys;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -295,7 +296,10 @@ class StackIT {
                             .header("Content-Type", "application/json")
                             .POST(HttpRequest.BodyPublishers.ofString(body(key, "value-" + n)));
             return client.sendAsync(
-                            request.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString())
+                            request.header("Authorization", "Bearer " + TestApiKeys.WRITER)
+                                    .timeout(Duration.ofSeconds(20))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
                     .whenComplete((response, error) -> {
                         if (error != null) {
                             failures.add(key + ": " + error);

@@ -21,10 +21,28 @@ public final class ActuatorChecks {
         assertThat(http.get("/actuator/health/readiness").statusCode()).isEqualTo(200);
     }
 
-    /** {@code /actuator/prometheus} serves the text format with JVM, pool and HTTP metrics tagged by application. */
-    public static void assertPrometheusScrapes(LocalHttp http, String application) {
-        http.get("/actuator/health"); // so that an HTTP server request metric exists
-        var scrape = http.get("/actuator/prometheus");
+    /**
+     * The API port serves no actuator endpoint (401 without a key, 404 with one) and answers liveness and readiness
+     * without a key and without details; the management port has them all.
+     */
+    public static void assertManagementApart(LocalHttp api, LocalHttp management) {
+        assertThat(api.anonymous().get("/actuator/health").statusCode()).isEqualTo(401);
+        assertThat(api.get("/actuator/health").statusCode()).isEqualTo(404);
+        assertThat(api.get("/actuator/prometheus").statusCode()).isEqualTo(404);
+        for (String probe : new String[] {"/livez", "/readyz"}) {
+            var answer = api.anonymous().get(probe);
+            assertThat(answer.statusCode()).as(probe).isEqualTo(200);
+            assertThat(JsonPath.parse(answer.body()).read("$", java.util.Map.class))
+                    .as(probe + " without details")
+                    .containsOnlyKeys("status");
+        }
+        assertThat(management.anonymous().get("/actuator/health").statusCode()).isEqualTo(200);
+    }
+
+    /** {@code /actuator/prometheus} on the management port serves the text format with JVM, pool and HTTP metrics tagged by application. */
+    public static void assertPrometheusScrapes(LocalHttp api, LocalHttp management, String application) {
+        api.anonymous().get("/readyz"); // so that an HTTP server request metric exists
+        var scrape = management.get("/actuator/prometheus");
         assertThat(scrape.statusCode()).isEqualTo(200);
         assertThat(scrape.headers().firstValue("Content-Type"))
                 .hasValueSatisfying(type -> assertThat(type).startsWith("text/plain"));

@@ -7,17 +7,41 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
-/** Plain HTTP against a service a test started on a local port, as a client outside the JVM would see it. */
+/**
+ * Plain HTTP against a service a test started on a local port, as a client outside the JVM would see it: with the
+ * test key that has every scope ({@link TestApiKeys#CLIENT}) unless {@link #as} or {@link #anonymous} says otherwise.
+ */
 public final class LocalHttp {
 
     private static final HttpClient CLIENT =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private final int port;
+    private final @Nullable String apiKey;
 
     public LocalHttp(int port) {
+        this(port, TestApiKeys.CLIENT);
+    }
+
+    private LocalHttp(int port, @Nullable String apiKey) {
         this.port = port;
+        this.apiKey = apiKey;
+    }
+
+    /** The same service, called with this API key's secret. */
+    public LocalHttp as(String apiKey) {
+        return new LocalHttp(port, apiKey);
+    }
+
+    /** The same service, called without any API key. */
+    public LocalHttp anonymous() {
+        return new LocalHttp(port, null);
+    }
+
+    public int port() {
+        return port;
     }
 
     public HttpResponse<String> get(String path) {
@@ -54,6 +78,9 @@ public final class LocalHttp {
     }
 
     public HttpResponse<String> send(HttpRequest.Builder request) {
+        if (apiKey != null) {
+            request.setHeader("Authorization", "Bearer " + apiKey);
+        }
         try {
             return CLIENT.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {

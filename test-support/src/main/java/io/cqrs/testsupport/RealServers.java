@@ -58,4 +58,10 @@ public class RealServers {
     DynamicPropertyRegistrar testStreamProperty(TestStream stream) {
         return registry -> registry.add(TestStream.PROPERTY, stream::name);
     }
+
+    /** The test API keys, which {@link LocalHttp} sends. */
+    @Bean
+    DynamicPropertyRegistrar testApiKeysProperty() {
+        return registry -> registry.add(TestApiKeys.PROPERTY, () -> TestApiKeys.SETTING);
+    }
 }

@@ -38,13 +38,15 @@ public final class ServiceProcess implements AutoCloseable {
     private final Path jar;
     private final Path logDirectory;
     private final int port;
+    private final int managementPort;
     private final Map<String, String> environment;
     private final List<String> arguments;
     private final List<Path> logs = new ArrayList<>();
     private @Nullable Process process;
 
     /**
-     * @param environment the service's settings; {@code SERVER_PORT} is added (a free port)
+     * @param environment the service's settings; {@code SERVER_PORT} and {@code MANAGEMENT_PORT} are added (free
+     *     ports), and {@code CQRS_API_KEYS} is {@link TestApiKeys#SETTING} unless given
      * @param arguments command-line arguments after the jar, such as {@code --cqrs.outbox.max-backoff=1s}
      */
     public ServiceProcess(
@@ -54,7 +56,10 @@ public final class ServiceProcess implements AutoCloseable {
         this.logDirectory = logDirectory;
         this.port = FreePorts.freePort();
         this.environment = new HashMap<>(environment);
+        this.managementPort = FreePorts.freePort();
         this.environment.put("SERVER_PORT", Integer.toString(port));
+        this.environment.put("MANAGEMENT_PORT", Integer.toString(managementPort));
+        this.environment.putIfAbsent("CQRS_API_KEYS", TestApiKeys.SETTING);
         this.arguments = List.copyOf(arguments);
     }
 
@@ -64,6 +69,11 @@ public final class ServiceProcess implements AutoCloseable {
 
     public LocalHttp http() {
         return new LocalHttp(port);
+    }
+
+    /** The actuator's port: health details, metrics, the Prometheus scrape. */
+    public LocalHttp management() {
+        return new LocalHttp(managementPort).anonymous();
     }
 
     /** The log of the latest start. */
@@ -115,7 +125,7 @@ public final class ServiceProcess implements AutoCloseable {
         inherited.putAll(chosen);
     }
 
-    /** Waits until {@code /actuator/health/readiness} answers 200; fails at once, with the log, if the process dies. */
+    /** Waits until {@code /readyz} answers 200 on the API port; fails at once, with the log, if the process dies. */
     public ServiceProcess awaitReady() {
         await().alias(name + " ready on port " + port)
                 .atMost(START_TIMEOUT)
@@ -125,7 +135,7 @@ public final class ServiceProcess implements AutoCloseable {
                     if (!isAlive()) {
                         throw new IllegalStateException(name + " exited before it was ready:\n" + logTail(60));
                     }
-                    return http().get("/actuator/health/readiness").statusCode() == 200;
+                    return http().anonymous().get("/readyz").statusCode() == 200;
                 });
         return this;
     }

@@ -25,6 +25,7 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
@@ -63,6 +64,9 @@ class OutboxIT {
     @LocalServerPort
     int port;
 
+    @LocalManagementPort
+    int managementPort;
+
     @Autowired
     JdbcClient jdbc;
 
@@ -87,10 +91,14 @@ class OutboxIT {
             assertThat(body.read("$.message", String.class)).contains("event queued");
             commandIds.add(body.read("$.command_id", Long.class));
         }
-        var health = JsonPath.parse(http.get("/actuator/health").body());
+        var health = JsonPath.parse(
+                new LocalHttp(managementPort).get("/actuator/health").body());
         assertThat(health.read("$.components.outbox.details.backlog", Long.class))
                 .isGreaterThanOrEqualTo(20);
-        assertThat(http.get("/actuator/health/readiness").statusCode()).isEqualTo(200);
+        assertThat(new LocalHttp(managementPort)
+                        .get("/actuator/health/readiness")
+                        .statusCode())
+                .isEqualTo(200);
         assertThat(ok(http.get("/stats")).read("$.outbox_backlog", Long.class)).isGreaterThanOrEqualTo(20);
 
         REDIS.restart();

@@ -18,6 +18,7 @@ import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -39,6 +40,9 @@ class OverloadIT {
 
     @LocalServerPort
     int port;
+
+    @LocalManagementPort
+    int managementPort;
 
     @Autowired
     JdbcClient jdbc;
@@ -94,13 +98,13 @@ class OverloadIT {
                     requests);
             lockHeld.join();
             accepted.add(CompletableFuture.supplyAsync(() -> http.postJson("/write", json(blocked, "v1")), requests));
-            await().atMost(Duration.ofSeconds(10)).until(() -> queued(http) == 0 && groupInFlight());
+            await().atMost(Duration.ofSeconds(10)).until(() -> queued() == 0 && groupInFlight());
             for (int i = 0; i < queued; i++) {
                 String each = value + i;
                 accepted.add(
                         CompletableFuture.supplyAsync(() -> http.postJson("/write", json(blocked, each)), requests));
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> queued(http) == queued);
+            await().atMost(Duration.ofSeconds(10)).until(() -> queued() == queued);
 
             refused = http.postJson("/write", json(lastKey, value));
 
@@ -121,8 +125,9 @@ class OverloadIT {
                 > 0;
     }
 
-    private static long queued(LocalHttp http) {
-        return http.get("/actuator/prometheus")
+    private long queued() {
+        return new LocalHttp(managementPort)
+                .get("/actuator/prometheus")
                 .body()
                 .lines()
                 .filter(line -> line.startsWith("cqrs_write_queued_commands"))

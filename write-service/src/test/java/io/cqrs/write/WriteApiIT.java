@@ -31,6 +31,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
@@ -40,6 +41,9 @@ class WriteApiIT {
 
     @LocalServerPort
     int port;
+
+    @LocalManagementPort
+    int managementPort;
 
     @Autowired
     JdbcClient jdbc;
@@ -392,7 +396,7 @@ class WriteApiIT {
     void exposesTheWriteMetrics() {
         ok(http.postJson("/write", json(key("metrics"), "v")));
 
-        assertThat(http.get("/actuator/prometheus").body())
+        assertThat(new LocalHttp(managementPort).get("/actuator/prometheus").body())
                 .contains("cqrs_write_commands_total{")
                 .contains("op=\"write\"")
                 .contains("result=\"applied\"")

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Import;
 
@@ -18,6 +19,9 @@ class WriteServiceApplicationIT {
 
     @LocalServerPort
     int port;
+
+    @LocalManagementPort
+    int managementPort;
 
     @Autowired
     DataSource database;
@@ -29,11 +33,12 @@ class WriteServiceApplicationIT {
 
     @Test
     void reportsHealthWithDatabaseAndRedis() {
-        ActuatorChecks.assertHealthy(new LocalHttp(port));
+        ActuatorChecks.assertHealthy(new LocalHttp(managementPort));
+        ActuatorChecks.assertManagementApart(new LocalHttp(port), new LocalHttp(managementPort));
     }
 
     @Test
     void servesPrometheusMetrics() {
-        ActuatorChecks.assertPrometheusScrapes(new LocalHttp(port), "write-service");
+        ActuatorChecks.assertPrometheusScrapes(new LocalHttp(port), new LocalHttp(managementPort), "write-service");
     }
 }

@@ -11,6 +11,7 @@ import io.cqrs.read.ReadServiceTest;
 import io.cqrs.stream.RedisConnections;
 import io.cqrs.stream.RedisConnectionsAutoConfiguration;
 import io.cqrs.testsupport.DatabaseOutage;
+import io.cqrs.testsupport.LocalHttp;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -25,6 +26,7 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
 @ReadServiceTest
@@ -34,6 +36,9 @@ class HealthIT {
 
     @LocalServerPort
     int port;
+
+    @LocalManagementPort
+    int managementPort;
 
     @Autowired
     ProjectorDouble projector;
@@ -81,12 +86,12 @@ class HealthIT {
                 .containsEntry("pending", 0)
                 .containsEntry("threshold_seconds", 1.0)
                 .containsEntry("healthy", true);
-        HttpResponse<String> readiness = http.get("/actuator/health/readiness");
-        assertThat(readiness.statusCode()).isEqualTo(200);
+        HttpResponse<String> actuator = new LocalHttp(managementPort).get("/actuator/health");
+        assertThat(actuator.statusCode()).isEqualTo(200);
         // The actuator's component reads like GET /health, field names included.
-        assertThat(json(readiness).<Map<String, Object>>read("$.components.readModel.details"))
+        assertThat(json(actuator).<Map<String, Object>>read("$.components.readModel.details"))
                 .containsOnlyKeys("read_db", "redis", "projection");
-        assertThat(json(readiness).<Map<String, Object>>read("$.components.readModel.details.projection"))
+        assertThat(json(actuator).<Map<String, Object>>read("$.components.readModel.details.projection"))
                 .containsOnlyKeys("lag_seconds", "pending", "threshold_seconds", "healthy");
     }
 
@@ -103,7 +108,7 @@ class HealthIT {
         assertThat(json(degraded).read("$.projection.healthy", Boolean.class)).isFalse();
         assertThat(json(degraded).read("$.projection.lag_seconds", Double.class))
                 .isGreaterThan(json(degraded).read("$.projection.threshold_seconds", Double.class));
-        HttpResponse<String> readiness = http.get("/actuator/health/readiness");
+        HttpResponse<String> readiness = new LocalHttp(managementPort).get("/actuator/health/readiness");
         assertThat(readiness.statusCode()).isEqualTo(200);
         assertThat(json(readiness).read("$.status", String.class)).isEqualTo("DEGRADED");
 
@@ -156,7 +161,10 @@ class HealthIT {
             assertThat(json(down).read("$.status", String.class)).isEqualTo("DOWN");
             assertThat(json(down).read("$.read_db", String.class)).isEqualTo("DOWN");
             assertThat(json(down).read("$.redis", String.class)).isEqualTo("UP");
-            assertThat(http.get("/actuator/health/readiness").statusCode()).isEqualTo(503);
+            assertThat(new LocalHttp(managementPort)
+                            .get("/actuator/health/readiness")
+                            .statusCode())
+                    .isEqualTo(503);
             HttpResponse<String> stats = http.get("/stats");
             assertThat(stats.statusCode()).isEqualTo(503);
             assertThat(stats.headers().firstValue("Retry-After")).isPresent();

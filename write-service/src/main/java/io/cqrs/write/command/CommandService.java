@@ -44,9 +44,15 @@ class CommandService {
         }
     }
 
-    Written execute(List<Command> requested, @Nullable String idempotencyKey) {
+    /**
+     * Writes the commands, or replays what the first request with the same Idempotency-Key wrote.
+     *
+     * @param caller the name of the API key that sent the request: Idempotency-Keys are scoped to it, so one client's
+     *     keys can neither replay nor block another's
+     */
+    Written execute(List<Command> requested, @Nullable String idempotencyKey, String caller) {
         try {
-            return apply(requested, idempotencyKey, CLAIM_ROUNDS);
+            return apply(requested, idempotencyKey, caller, CLAIM_ROUNDS);
         } catch (DataAccessResourceFailureException e) {
             // Idempotency-Key lookups and replays run outside the group commit and its outage handling: an unreachable
             // database there is a 503 all the same, never a 500.
@@ -58,13 +64,15 @@ class CommandService {
     /** How often a request tries again for an Idempotency-Key that concurrent requests held and let go. */
     private static final int CLAIM_ROUNDS = 3;
 
-    private Written apply(List<Command> requested, @Nullable String idempotencyKey, int attemptsLeft) {
-        IdempotencyClaim claim =
-                idempotencyKey == null ? null : new IdempotencyClaim(idempotencyKey, fingerprint(requested));
+    private Written apply(List<Command> requested, @Nullable String idempotencyKey, String caller, int attemptsLeft) {
+        // Stored as <API key name>:<Idempotency-Key>; key names never hold a ':', so no two callers' keys can meet.
+        IdempotencyClaim claim = idempotencyKey == null
+                ? null
+                : new IdempotencyClaim(caller + ":" + idempotencyKey, fingerprint(requested));
         if (claim != null) {
             var first = commands.findIdempotencyKey(claim.key());
             if (first.isPresent()) {
-                return replay(claim, first.get());
+                return replay(claim, idempotencyKey, first.get());
             }
         }
         Outcome outcome;
@@ -86,25 +94,25 @@ class CommandService {
             case Outcome.KeyTaken taken -> {
                 var first = commands.findIdempotencyKey(taken.idempotencyKey());
                 if (first.isPresent()) {
-                    yield replay(claim, first.get());
+                    yield replay(claim, idempotencyKey, first.get());
                 }
                 // The request that held the key wrote nothing (a delete of a key without a record) and let the key
                 // go: this request is a first attempt of its own. Another one may take the key meanwhile, so a few
                 // rounds at most.
                 if (attemptsLeft == 0) {
                     throw new WriteStoreUnavailable(
-                            "the Idempotency-Key " + taken.idempotencyKey() + " is held by concurrent requests that"
+                            "the Idempotency-Key " + idempotencyKey + " is held by concurrent requests that"
                                     + " write nothing",
                             null);
                 }
-                yield apply(requested, idempotencyKey, attemptsLeft - 1);
+                yield apply(requested, idempotencyKey, caller, attemptsLeft - 1);
             }
         };
     }
 
-    private Written replay(@Nullable IdempotencyClaim claim, IdempotentRequest first) {
+    private Written replay(@Nullable IdempotencyClaim claim, @Nullable String idempotencyKey, IdempotentRequest first) {
         if (claim == null || !first.requestHash().equals(claim.requestHash())) {
-            throw new IdempotencyKeyReused(claim == null ? "" : claim.key());
+            throw new IdempotencyKeyReused(idempotencyKey == null ? "" : idempotencyKey);
         }
         var replayed = commands.findCommands(first.commandIds());
         count(replayed.stream().map(StoredCommand::command).toList(), "replayed");

@@ -1,6 +1,7 @@
 package io.cqrs.write.command;
 
 import io.cqrs.write.command.CommandService.Written;
+import java.security.Principal;
 import java.util.List;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -32,30 +33,40 @@ class WriteController {
 
     @PostMapping(path = "/write", consumes = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<WriteResponse> write(
-            @RequestBody WriteRequest body, @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String key) {
+            @RequestBody WriteRequest body,
+            @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String key,
+            Principal caller) {
         Command command = rules.write(body.key(), body.value(), key);
-        return respond(commands.execute(List.of(command), key), w -> WriteResponse.of(w.single(), "Value written"));
+        return respond(
+                commands.execute(List.of(command), key, caller.getName()),
+                w -> WriteResponse.of(w.single(), "Value written"));
     }
 
     @PutMapping(path = "/write", consumes = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<WriteResponse> put(
-            @RequestBody WriteRequest body, @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String key) {
-        return write(body, key);
+            @RequestBody WriteRequest body,
+            @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String key,
+            Principal caller) {
+        return write(body, key, caller);
     }
 
     @PostMapping(path = "/write/batch", consumes = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<BatchResponse> batch(
-            @RequestBody BatchRequest body, @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String key) {
+            @RequestBody BatchRequest body,
+            @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String key,
+            Principal caller) {
         List<Command> batch = rules.batch(body.commands(), key);
-        return respond(commands.execute(batch, key), BatchResponse::of);
+        return respond(commands.execute(batch, key, caller.getName()), BatchResponse::of);
     }
 
     @DeleteMapping("/write/{key}")
     ResponseEntity<WriteResponse> delete(
-            @PathVariable String key, @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String idempotencyKey) {
+            @PathVariable String key,
+            @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String idempotencyKey,
+            Principal caller) {
         Command command = rules.delete(key, idempotencyKey);
         return respond(
-                commands.execute(List.of(command), idempotencyKey),
+                commands.execute(List.of(command), idempotencyKey, caller.getName()),
                 w -> WriteResponse.of(w.single(), "Record deleted"));
     }
 

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.webmvc.test.autoconfigure.AutoConfigureMockMvc;
 import org.springframework.boot.webmvc.test.autoconfigure.WebMvcTest;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
@@ -22,8 +23,12 @@ import org.springframework.test.web.servlet.assertj.MockMvcTester;
 import org.springframework.test.web.servlet.assertj.MvcTestResult;
 import org.springframework.transaction.TransactionSystemException;
 
-/** The problem bodies clients see: the exceptions' own, Spring's in our shape, 503 for outages only, 500 otherwise. */
+/**
+ * The problem bodies clients see: the exceptions' own, Spring's in our shape, 503 for outages only, 500 otherwise.
+ * Without the security filters (their answers are WriteApiKeysIT's subject): the requests carry a caller themselves.
+ */
 @WebMvcTest(controllers = WriteController.class)
+@AutoConfigureMockMvc(addFilters = false)
 @Import({CommandRules.class, ApiErrorsTests.Wiring.class})
 class ApiErrorsTests {
 
@@ -35,6 +40,8 @@ class ApiErrorsTests {
             return new SimpleMeterRegistry();
         }
     }
+
+    private static final java.security.Principal CALLER = () -> "test-client";
 
     @Autowired
     MockMvcTester mvc;
@@ -63,9 +70,9 @@ class ApiErrorsTests {
 
     @Test
     void aMissingRecordIsA404() {
-        given(commands.execute(any(), any())).willThrow(new RecordNotFound("gone"));
+        given(commands.execute(any(), any(), any())).willThrow(new RecordNotFound("gone"));
 
-        var result = mvc.delete().uri("/write/gone").exchange();
+        var result = mvc.delete().uri("/write/gone").principal(CALLER).exchange();
 
         assertProblem(result, 404, "record-not-found");
         assertDetail(result, "No record with key 'gone' to delete: it was never written or is already deleted");
@@ -73,7 +80,7 @@ class ApiErrorsTests {
 
     @Test
     void aReusedIdempotencyKeyIsA422() {
-        given(commands.execute(any(), any())).willThrow(new IdempotencyKeyReused("retry-1"));
+        given(commands.execute(any(), any(), any())).willThrow(new IdempotencyKeyReused("retry-1"));
 
         var result = write("{\"key\": \"k\", \"value\": \"v\"}");
 
@@ -83,7 +90,8 @@ class ApiErrorsTests {
 
     @Test
     void anUnavailableWriteStoreIsA503WithRetryAfter() {
-        given(commands.execute(any(), any())).willThrow(new WriteStoreUnavailable("too many writes are waiting"));
+        given(commands.execute(any(), any(), any()))
+                .willThrow(new WriteStoreUnavailable("too many writes are waiting"));
 
         var result = write("{\"key\": \"k\", \"value\": \"v\"}");
 
@@ -96,7 +104,7 @@ class ApiErrorsTests {
 
     @Test
     void aDatabaseThatCannotBeReachedIsA503WithRetryAfter() {
-        given(commands.execute(any(), any()))
+        given(commands.execute(any(), any(), any()))
                 .willThrow(new CannotGetJdbcConnectionException("Connection refused", new SQLException("refused")));
 
         var result = write("{\"key\": \"k\", \"value\": \"v\"}");
@@ -107,7 +115,7 @@ class ApiErrorsTests {
 
     @Test
     void aCommitThatLostItsConnectionIsA503AndAnyOtherCommitFailureA500() {
-        given(commands.execute(any(), any()))
+        given(commands.execute(any(), any(), any()))
                 .willThrow(new TransactionSystemException("Could not commit", new SQLException("I/O error", "08006")))
                 .willThrow(new TransactionSystemException("Could not commit", new SQLException("odd", "XX000")));
 
@@ -117,7 +125,7 @@ class ApiErrorsTests {
 
     @Test
     void anSqlErrorIsA500ThatTellsTheClientNothingOfIt() {
-        given(commands.execute(any(), any()))
+        given(commands.execute(any(), any(), any()))
                 .willThrow(new BadSqlGrammarException("store", "insert into nope", new SQLException("no table nope")));
 
         var result = write("{\"key\": \"k\", \"value\": \"v\"}");
@@ -150,6 +158,7 @@ class ApiErrorsTests {
     private MvcTestResult write(String body) {
         return mvc.post()
                 .uri("/write")
+                .principal(CALLER)
                 .contentType(MediaType.APPLICATION_JSON)
                 .content(body)
                 .exchange();
