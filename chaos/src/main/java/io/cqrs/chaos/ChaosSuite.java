@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -74,15 +73,10 @@ public final class ChaosSuite {
     private ChaosSuite(Path work, Path root, Path pgBin, Resources resources) {
         this.work = work;
         log("work directory " + work);
-        this.redis = resources.add(new RedisServer(work));
-        redis.start();
-        var clusters = List.of(
-                CompletableFuture.supplyAsync(
-                        () -> resources.add(PostgresCluster.create(work, pgBin, "write-db", "cqrs_write"))),
-                CompletableFuture.supplyAsync(
-                        () -> resources.add(PostgresCluster.create(work, pgBin, "read-db", "cqrs_read"))));
-        this.writeDb = clusters.get(0).join();
-        this.readDb = clusters.get(1).join();
+        var servers = Servers.start(work, pgBin, resources);
+        this.redis = servers.redis();
+        this.writeDb = servers.writeDb();
+        this.readDb = servers.readDb();
         log("PostgreSQL clusters up: " + writeDb.jdbcUrl("cqrs_write") + ", " + readDb.jdbcUrl("cqrs_read") + "; Redis "
                 + redis.url());
 
@@ -92,7 +86,7 @@ public final class ChaosSuite {
                 Map.of("REDIS_URL", redis.url(), "EVENT_STREAM_NAME", STREAM, "CQRS_RATE_LIMIT_PER_SECOND", "0");
         this.write = resources.add(new ServiceProcess(
                 "write-service",
-                jar(root, "write-service"),
+                ServiceJars.of(root, "write-service"),
                 work,
                 with(
                         shared,
@@ -109,7 +103,7 @@ public final class ChaosSuite {
         this.secondProjector = resources.add(projector(root, shared, "projector-2"));
         this.read = resources.add(new ServiceProcess(
                 "read-service",
-                jar(root, "read-service"),
+                ServiceJars.of(root, "read-service"),
                 work,
                 with(
                         shared,
@@ -149,7 +143,7 @@ public final class ChaosSuite {
         } catch (IOException | RuntimeException e) {
             System.out.println("chaos suite could not run: " + e);
             e.printStackTrace(System.out);
-            printLogs(work);
+            Shell.printLogs(work);
             status = 2;
         } finally {
             resources.close();
@@ -195,7 +189,7 @@ public final class ChaosSuite {
         }
         System.out.println(totals.line((System.nanoTime() - started) / 1_000_000_000L));
         if (!totals.clean()) {
-            printLogs(work);
+            Shell.printLogs(work);
         }
         return totals.clean() ? 0 : 1;
     }
@@ -655,7 +649,7 @@ public final class ChaosSuite {
     private ServiceProcess projector(Path root, Map<String, String> shared, String name) {
         return new ServiceProcess(
                 name,
-                jar(root, "projector-service"),
+                ServiceJars.of(root, "projector-service"),
                 work,
                 with(
                         shared,
@@ -675,28 +669,6 @@ public final class ChaosSuite {
      * The module's executable jar, {@code <module>-<version>.jar} in its {@code target/}, whatever the version; the
      * newest when a version change left an older one behind.
      */
-    private static Path jar(Path root, String module) {
-        Path target = root.resolve(module).resolve("target");
-        var pattern = target.getFileSystem().getPathMatcher("glob:" + module + "-*.jar");
-        try (var files = Files.list(target)) {
-            return files.filter(p -> pattern.matches(p.getFileName()))
-                    .filter(p -> !p.getFileName().toString().matches(".*-(plain|sources|javadoc|tests)\\.jar"))
-                    .max(Comparator.comparing(ChaosSuite::modified))
-                    .orElseThrow(() -> new IllegalStateException(
-                            "no " + module + " jar in " + target + ": run ./mvnw -B -q -DskipTests package"));
-        } catch (IOException e) {
-            throw new UncheckedIOException("no " + target + ": run ./mvnw -B -q -DskipTests package", e);
-        }
-    }
-
-    private static long modified(Path file) {
-        try {
-            return Files.getLastModifiedTime(file).toMillis();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     /** {@code base} and the settings, each {@code NAME=value} as a shell exports it. */
     private static Map<String, String> with(Map<String, String> base, String... settings) {
         var all = new HashMap<>(base);
@@ -707,46 +679,7 @@ public final class ChaosSuite {
         return all;
     }
 
-    /** The tails of every log in the work directory, for a run that failed. */
-    private static void printLogs(Path work) {
-        try (var files = Files.walk(work, 2)) {
-            files.filter(p -> p.getFileName().toString().endsWith(".log"))
-                    .sorted()
-                    .forEach(log -> {
-                        System.out.println("---- last lines of " + log);
-                        System.out.println(Shell.tail(log, 40));
-                    });
-        } catch (IOException | RuntimeException e) {
-            System.out.println("(cannot list the logs in " + work + ": " + e + ")");
-        }
-    }
-
     private static void log(String message) {
         System.err.println("[chaos " + Instant.now() + "] " + message);
-    }
-
-    /** Everything the suite started, stopped in reverse order, once, whatever state it is in. */
-    static final class Resources {
-        private final List<AutoCloseable> started = new ArrayList<>();
-        private boolean closed;
-
-        synchronized <T extends AutoCloseable> T add(T resource) {
-            started.add(resource);
-            return resource;
-        }
-
-        synchronized void close() {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            for (AutoCloseable resource : started.reversed()) {
-                try {
-                    resource.close();
-                } catch (Exception e) {
-                    log("clean-up of " + resource + " failed: " + e);
-                }
-            }
-        }
     }
 }

@@ -26,6 +26,14 @@ record Scenario(String name, Fault fault) {
             }
         }
 
+        /** A check named on the report line when it fails. */
+        void check(String what, boolean passed) {
+            check(passed);
+            if (!passed) {
+                notes.add("failed=\"" + what + "\"");
+            }
+        }
+
         List<String> notes() {
             return notes;
         }

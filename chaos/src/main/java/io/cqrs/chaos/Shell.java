@@ -103,4 +103,18 @@ final class Shell {
             return "(cannot read " + file + ": " + e + ")";
         }
     }
+
+    /** The tails of every log in the work directory, for a run that failed. */
+    static void printLogs(Path work) {
+        try (var files = Files.walk(work, 2)) {
+            files.filter(p -> p.getFileName().toString().endsWith(".log"))
+                    .sorted()
+                    .forEach(log -> {
+                        System.out.println("---- last lines of " + log);
+                        System.out.println(tail(log, 40));
+                    });
+        } catch (IOException | RuntimeException e) {
+            System.out.println("(cannot list the logs in " + work + ": " + e + ")");
+        }
+    }
 }
