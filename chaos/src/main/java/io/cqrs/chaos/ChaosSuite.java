@@ -5,9 +5,7 @@ import static org.awaitility.Awaitility.await;
 import io.cqrs.chaos.LoadGenerator.Tally;
 import io.cqrs.chaos.Scenario.Findings;
 import io.cqrs.testsupport.ServiceProcess;
-import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -123,32 +121,10 @@ public final class ChaosSuite {
     }
 
     public static void main(String[] args) {
-        long started = System.nanoTime();
-        Path work = Path.of(System.getenv()
-                .getOrDefault(
-                        "CQRS_CHAOS_DIR",
-                        System.getProperty("java.io.tmpdir") + "/cqrs-chaos-"
-                                + ProcessHandle.current().pid()));
-        Path root = Path.of(System.getenv().getOrDefault("CQRS_CHAOS_ROOT", "."));
-        Path pgBin = Path.of(System.getenv().getOrDefault("CQRS_CHAOS_PG_BIN", "/usr/lib/postgresql/15/bin"));
-        int status;
-        var resources = new Resources();
-        // Also on SIGTERM/SIGINT (run.sh's time limit, Ctrl-C): nothing this suite started outlives it.
-        Runtime.getRuntime().addShutdownHook(new Thread(resources::close));
-        try {
-            Files.createDirectories(work);
-            // PostgreSQL runs as its own user when we are root: it must be able to reach its directories.
-            Shell.run("chmod", "755", work.toString());
-            status = new ChaosSuite(work, root, pgBin, resources).runAll(started);
-        } catch (IOException | RuntimeException e) {
-            System.out.println("chaos suite could not run: " + e);
-            e.printStackTrace(System.out);
-            Shell.printLogs(work);
-            status = 2;
-        } finally {
-            resources.close();
-        }
-        System.exit(status);
+        SuiteRun.main(
+                "chaos",
+                (work, root, pgBin, resources, started) ->
+                        new ChaosSuite(work, root, pgBin, resources).runAll(started));
     }
 
     /**
@@ -188,9 +164,6 @@ public final class ChaosSuite {
             totals = totals.plus(run(scenario));
         }
         System.out.println(totals.line((System.nanoTime() - started) / 1_000_000_000L));
-        if (!totals.clean()) {
-            Shell.printLogs(work);
-        }
         return totals.clean() ? 0 : 1;
     }
 

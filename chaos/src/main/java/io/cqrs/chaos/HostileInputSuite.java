@@ -5,11 +5,9 @@ import static org.awaitility.Awaitility.await;
 import io.cqrs.testsupport.LocalHttp;
 import io.cqrs.testsupport.ServiceProcess;
 import io.cqrs.testsupport.TestApiKeys;
-import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -89,33 +87,10 @@ public final class HostileInputSuite {
     }
 
     public static void main(String[] args) {
-        long started = System.nanoTime();
-        Path work = Path.of(System.getenv()
-                .getOrDefault(
-                        "CQRS_CHAOS_DIR",
-                        System.getProperty("java.io.tmpdir") + "/cqrs-hostile-"
-                                + ProcessHandle.current().pid()));
-        Path root = Path.of(System.getenv().getOrDefault("CQRS_CHAOS_ROOT", "."));
-        Path pgBin = Path.of(System.getenv().getOrDefault("CQRS_CHAOS_PG_BIN", "/usr/lib/postgresql/15/bin"));
-        int status;
-        var resources = new Resources();
-        Runtime.getRuntime().addShutdownHook(new Thread(resources::close));
-        try {
-            Files.createDirectories(work);
-            Shell.run("chmod", "755", work.toString());
-            status = new HostileInputSuite(work, root, pgBin, resources).runAll(started);
-            if (status != 0) {
-                Shell.printLogs(work);
-            }
-        } catch (IOException | RuntimeException e) {
-            System.out.println("hostile-input suite could not run: " + e);
-            e.printStackTrace(System.out);
-            Shell.printLogs(work);
-            status = 2;
-        } finally {
-            resources.close();
-        }
-        System.exit(status);
+        SuiteRun.main(
+                "hostile-input",
+                (work, root, pgBin, resources, started) ->
+                        new HostileInputSuite(work, root, pgBin, resources).runAll(started));
     }
 
     private List<Scenario> cases() {

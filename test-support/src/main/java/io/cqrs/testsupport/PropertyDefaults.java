@@ -57,11 +57,15 @@ public final class PropertyDefaults {
         }
     }
 
-    /** The {@code @ConfigurationProperties} types in {@code basePackage} and below, package-private ones included. */
-    public static List<Class<?>> configurationPropertiesIn(String basePackage) {
+    /**
+     * The {@code @ConfigurationProperties} types in the packages and below, package-private ones included: a service's
+     * own and those of the shared modules it runs ({@code io.cqrs.apikeys}).
+     */
+    public static List<Class<?>> configurationPropertiesIn(String... basePackages) {
         var scanner = new ClassPathScanningCandidateComponentProvider(false);
         scanner.addIncludeFilter(new AnnotationTypeFilter(ConfigurationProperties.class));
-        return scanner.findCandidateComponents(basePackage).stream()
+        return java.util.Arrays.stream(basePackages)
+                .flatMap(basePackage -> scanner.findCandidateComponents(basePackage).stream())
                 .map(candidate -> ClassUtils.resolveClassName(
                         Objects.requireNonNull(candidate.getBeanClassName()), PropertyDefaults.class.getClassLoader()))
                 .sorted(Comparator.comparing(Class::getName))
