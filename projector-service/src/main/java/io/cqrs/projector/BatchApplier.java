@@ -53,12 +53,14 @@ class BatchApplier {
     private record Rejected(StreamMessage<String, String> entry, Rejection rejection, long deliveries) {}
 
     /**
-     * A batch sorted out: every id to acknowledge together (those of the suspects aside), the highest of them, the events
-     * to apply, the entries to dead-letter, and the suspects, each to be applied on its own.
+     * A batch sorted out: every id to acknowledge together (those of the suspects aside), the highest of them, the
+     * estimated size of their entries, the events to apply, the entries to dead-letter, and the suspects, each to be
+     * applied on its own.
      */
     private record Sorted(
             List<String> ids,
             StreamEntryId lastId,
+            long bytes,
             List<Decoded> valid,
             List<Rejected> rejected,
             List<Decoded> suspects) {
@@ -66,7 +68,13 @@ class BatchApplier {
         /** A suspect as a batch of its own. */
         static Sorted alone(Decoded suspect) {
             String id = suspect.entry().getId();
-            return new Sorted(List.of(id), StreamEntryId.parse(id), List.of(suspect), List.of(), List.of());
+            return new Sorted(
+                    List.of(id),
+                    StreamEntryId.parse(id),
+                    BatchBudget.sizeOf(suspect.entry()),
+                    List.of(suspect),
+                    List.of(),
+                    List.of());
         }
     }
 
@@ -137,12 +145,13 @@ class BatchApplier {
         }
         afterCommit(group, batch.ids(), retry, () -> group.ack(batch.ids()));
         Duration took = Duration.ofNanos(System.nanoTime() - started);
-        metrics.batch(batch.ids().size(), took);
+        metrics.batch(batch.ids().size(), batch.bytes(), took);
         metrics.applied(applied.outcome(), committedAt);
         metrics.deadLettered(rejected.size());
         log.info(
-                "Projected {} entries up to {}: {} applied, {} stale, {} dead-lettered in {} ms",
+                "Projected {} entries ({} KB) up to {}: {} applied, {} stale, {} dead-lettered in {} ms",
                 batch.ids().size(),
+                (batch.bytes() + 1023) / 1024,
                 batch.lastId(),
                 applied.outcome().applied(),
                 applied.outcome().stale(),
@@ -159,6 +168,7 @@ class BatchApplier {
         var valid = new ArrayList<Decoded>(entries.size());
         var rejected = new ArrayList<Rejected>();
         var suspects = new ArrayList<Decoded>();
+        long bytes = 0;
         @Nullable StreamEntryId last = null;
         for (var entry : entries) {
             long delivered = deliveries.getOrDefault(entry.getId(), 1L);
@@ -178,11 +188,17 @@ class BatchApplier {
                 }
             }
             ids.add(entry.getId());
+            bytes += BatchBudget.sizeOf(entry);
             StreamEntryId id = StreamEntryId.parse(entry.getId());
             last = last == null || id.compareTo(last) > 0 ? id : last;
         }
         return new Sorted(
-                ids, last == null ? StreamEntryId.parse(entries.getFirst().getId()) : last, valid, rejected, suspects);
+                ids,
+                last == null ? StreamEntryId.parse(entries.getFirst().getId()) : last,
+                bytes,
+                valid,
+                rejected,
+                suspects);
     }
 
     /**

@@ -46,6 +46,8 @@ class ProjectorMetrics {
     private final Counter redisRetries;
     private final Counter unexpectedRetries;
     private final DistributionSummary batchSize;
+    private final DistributionSummary batchBytes;
+    private final Counter oversizedEntries;
     private final Timer applyTime;
     private final Timer commitToProjected;
 
@@ -93,6 +95,21 @@ class ProjectorMetrics {
                 .minimumExpectedValue(1.0)
                 .maximumExpectedValue((double) properties.projector().batchSize())
                 .register(registry);
+        this.batchBytes = DistributionSummary.builder("cqrs.projector.batch")
+                .description("Memory the entries of one batch take, estimated (two bytes per character, plus the"
+                        + " objects around them); at most about PROJECTOR_BATCH_MAX_BYTES")
+                .baseUnit("bytes")
+                .tags(tags)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(1024.0)
+                .maximumExpectedValue(
+                        (double) properties.projector().batchMaxBytes().toBytes())
+                .register(registry);
+        this.oversizedEntries = Counter.builder("cqrs.projector.oversized.entries")
+                .description("Entries larger than the largest the write side's value limit allows"
+                        + " (CQRS_MAX_VALUE_BYTES): counted at their size, and reads sized for them from then on")
+                .tags(tags)
+                .register(registry);
         this.applyTime = Timer.builder("cqrs.projector.apply")
                 .description("Time to finish one batch: decode, read-database transaction, dead-letter copies, XACK")
                 .tags(tags)
@@ -129,8 +146,9 @@ class ProjectorMetrics {
                 s -> s.group(group).map(ProjectorMetrics::unread).orElse(0.0));
     }
 
-    void batch(int entries, Duration took) {
+    void batch(int entries, long bytes, Duration took) {
         batchSize.record(entries);
+        batchBytes.record(bytes);
         applyTime.record(took);
     }
 
@@ -149,6 +167,10 @@ class ProjectorMetrics {
 
     void claimed(int entries) {
         claimed.increment(entries);
+    }
+
+    void oversizedEntry() {
+        oversizedEntries.increment();
     }
 
     void suspect() {

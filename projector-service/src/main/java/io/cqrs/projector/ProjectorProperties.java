@@ -3,6 +3,7 @@ package io.cqrs.projector;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Positive;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -33,6 +35,10 @@ record ProjectorProperties(
      * @param consumer this instance's name in the group; blank means host name and process id, so that two instances
      *     differ and a restarted process on the same host takes over its own pending entries
      * @param batchSize most entries read, applied and acknowledged together
+     * @param batchMaxBytes most heap the entries of one batch may take (estimated, see {@link BatchBudget}); a batch
+     *     read ahead and a page of claimed entries have a budget of their own each
+     * @param maxValueBytes the write side's largest value in UTF-8 bytes ({@code CQRS_MAX_VALUE_BYTES}), from which
+     *     the largest entry, and so how many entries one read may ask for, follows
      * @param pollInterval how long one {@code XREADGROUP} blocks waiting for new entries
      * @param commandTimeout client timeout of short Redis commands; the blocking reader gets the poll interval on top
      * @param claimIdle how long an entry stays unacknowledged before another consumer may claim it
@@ -47,6 +53,8 @@ record ProjectorProperties(
     record Projector(
             @DefaultValue("") String consumer,
             @DefaultValue("8000") @Positive @Max(10_000) int batchSize,
+            @DefaultValue("32MB") @NotNull DataSize batchMaxBytes,
+            @DefaultValue("65536") @Positive int maxValueBytes,
             @DefaultValue("1s") @DurationMin(millis = 1) Duration pollInterval,
             @DefaultValue("2s") @DurationMin(millis = 1) Duration commandTimeout,
             @DefaultValue("30s") @DurationMin(millis = 1) Duration claimIdle,
@@ -59,6 +67,10 @@ record ProjectorProperties(
             @DefaultValue("5s") @DurationMin(millis = 1) Duration retryMaxBackoff) {
 
         Projector {
+            if (batchMaxBytes.toBytes() < 1) {
+                throw new IllegalArgumentException(
+                        "cqrs.projector.batch-max-bytes must be positive, was " + batchMaxBytes);
+            }
             if (consumer.isBlank()) {
                 consumer = hostName() + "-" + ProcessHandle.current().pid();
             }

@@ -3,14 +3,15 @@ package io.cqrs.projector;
 import io.cqrs.stream.LazyRedisConnection;
 import io.cqrs.stream.RedisConnections;
 import io.cqrs.stream.StreamEntryId;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.RedisFuture;
-import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,9 +24,11 @@ import org.springframework.util.backoff.ExponentialBackOff;
  *
  * <p>One thread of its own with its own blocking connection. At start it creates the group if needed and re-processes
  * its own pending entries once, then reads new ones; between reads it claims entries consumers left idle, those past
- * the delivery limit only after their backoff ({@link DeliveryLimit}). When a read returns a full batch (a backlog),
- * the next batch is requested before this one is applied, so that Redis and the client decode it while the read
- * database applies this one; a stop applies that batch too before it ends. Redis or the read database failing means a
+ * the delivery limit only after their backoff ({@link DeliveryLimit}). Every batch, read or claimed, stays within the
+ * {@link BatchBudget} in entries and in bytes. When a read returns a full batch (a backlog), the next batch is
+ * requested before this one is applied, so that Redis and the client decode it while the read database applies this
+ * one; a stop applies that batch too before it ends. So at most two batches are in memory: the one applied and the
+ * one read ahead, or a batch read ahead and a batch of claimed entries. Redis or the read database failing means a
  * pause with exponential backoff and another try, never a skipped entry: an entry leaves the pending list only once
  * the read model holds it or the dead-letter stream does.
  */
@@ -45,6 +48,7 @@ class StreamConsumer implements SmartLifecycle {
     private final RedisConnections connections;
     private final BatchApplier batches;
     private final ProjectorMetrics metrics;
+    private final BatchBudget budget;
     private final ExponentialBackOff backOff;
     private final Clock clock;
 
@@ -67,6 +71,7 @@ class StreamConsumer implements SmartLifecycle {
         this.connections = connections;
         this.batches = batches;
         this.metrics = metrics;
+        this.budget = BatchBudget.of(settings, metrics);
         this.clock = clock;
         this.backOff = new ExponentialBackOff(settings.retryBackoff().toMillis(), 2.0);
         this.backOff.setMaxInterval(settings.retryMaxBackoff().toMillis());
@@ -125,7 +130,7 @@ class StreamConsumer implements SmartLifecycle {
         private boolean groupReady;
         private @Nullable StreamEntryId ownPendingFrom = FIRST;
         private Instant nextClaim = Instant.MIN;
-        private @Nullable RedisFuture<List<StreamMessage<String, String>>> prefetched;
+        private @Nullable Reading prefetched;
 
         Position(Retry retry) {
             this.retry = retry;
@@ -134,9 +139,15 @@ class StreamConsumer implements SmartLifecycle {
         void restart() {
             groupReady = false;
             ownPendingFrom = FIRST;
-            prefetched = null;
+            if (prefetched != null) {
+                prefetched.batch().cancel(false);
+                prefetched = null;
+            }
         }
     }
+
+    /** A batch being read: what it holds so far, and the chain of reads that completes it. */
+    private record Reading(BatchBudget.Fill fill, CompletableFuture<BatchBudget.Batch> batch) {}
 
     private void run(Position position) {
         log.info("Consumer {} of group {} reading stream {}", settings.consumer(), group.group(), group.stream());
@@ -150,9 +161,9 @@ class StreamConsumer implements SmartLifecycle {
         try {
             // A stop between two batches of a backlog: the batch already requested is delivered to this consumer, so it
             // is applied now rather than left pending until another consumer claims it.
-            var entries = takePrefetched(position);
-            if (!entries.isEmpty()) {
-                batches.apply(group, entries, false, position.retry);
+            var batch = takePrefetched(position);
+            if (!batch.entries().isEmpty()) {
+                batches.apply(group, batch.entries(), false, position.retry);
             }
         } catch (RuntimeException e) {
             log.warn("Could not apply the batch read ahead before stopping; it stays pending: {}", e.toString());
@@ -180,11 +191,12 @@ class StreamConsumer implements SmartLifecycle {
         if (position.ownPendingFrom != null) {
             var page = group.ownPending(position.ownPendingFrom, settings.batchSize());
             var due = DeliveryLimit.due(page, limit::idleBeforeReclaim);
-            var entries = group.claim(due.ids(), due.leastIdle());
-            if (!entries.isEmpty()) {
-                log.info("Re-processing {} entries left pending by this consumer", entries.size());
-                batches.apply(group, entries, true, position.retry);
-            }
+            takeOver(
+                    due,
+                    position.retry,
+                    batch -> log.info(
+                            "Re-processing {} entries left pending by this consumer",
+                            batch.entries().size()));
             position.ownPendingFrom = page.size() < settings.batchSize()
                     ? null
                     : StreamEntryId.parse(page.getLast().getId()).next();
@@ -195,14 +207,63 @@ class StreamConsumer implements SmartLifecycle {
             claim(position.retry);
             position.nextClaim = now.plus(settings.claimInterval());
         }
-        var entries = position.prefetched != null
-                ? takePrefetched(position)
-                : group.readNew(reader.sync(), settings.batchSize(), settings.pollInterval());
-        if (!entries.isEmpty()) {
-            if (entries.size() == settings.batchSize() && !position.retry.stopped()) {
-                position.prefetched = group.readNewAhead(reader.async(), settings.batchSize());
+        var batch =
+                position.prefetched != null ? takePrefetched(position) : await(read(reader, settings.pollInterval()));
+        if (!batch.entries().isEmpty()) {
+            if (batch.full() && !position.retry.stopped()) {
+                position.prefetched = read(reader, null);
             }
-            batches.apply(group, entries, false, position.retry);
+            batches.apply(group, batch.entries(), false, position.retry);
+        }
+    }
+
+    /** Starts reading a batch of new entries; the first read waits up to {@code block} for some. */
+    private Reading read(StatefulRedisConnection<String, String> reader, @Nullable Duration block) {
+        var fill = budget.fill();
+        return new Reading(fill, group.readNew(reader.async(), fill, block));
+    }
+
+    /**
+     * The batch a chain of reads filled, waited for as long as it moves: each read within the reader's timeout (the poll
+     * interval and the command timeout), as a single command would be. A chain that stops moving is cancelled and fails.
+     */
+    private BatchBudget.Batch await(Reading reading) {
+        Duration patience = settings.pollInterval().plus(settings.commandTimeout());
+        int reads = reading.fill().reads();
+        while (true) {
+            try {
+                return StreamGroup.await(reading.batch(), patience);
+            } catch (RedisCommandTimeoutException e) {
+                int now = reading.fill().reads();
+                if (reading.batch().isDone() || now == reads) {
+                    reading.batch().cancel(false);
+                    throw e;
+                }
+                reads = now;
+            }
+        }
+    }
+
+    /**
+     * Claims {@code due} entries and applies them batch by batch: XCLAIM after XCLAIM, each of as many ids as the batch
+     * has room for, then the batch is announced and applied, and the next one filled. An id another consumer took
+     * meanwhile (or deleted from the stream) is not returned; claiming stops with the consumer.
+     */
+    private void takeOver(DeliveryLimit.Due due, Retry retry, Consumer<BatchBudget.Batch> announce) {
+        List<String> ids = due.ids();
+        int next = 0;
+        while (next < ids.size() && !retry.stopped()) {
+            var fill = budget.fill();
+            for (int room = fill.room(); room > 0 && next < ids.size(); room = fill.room()) {
+                int end = Math.min(ids.size(), next + room);
+                fill.add(group.claim(ids.subList(next, end), due.leastIdle()));
+                next = end;
+            }
+            var batch = fill.batch();
+            if (!batch.entries().isEmpty()) {
+                announce.accept(batch);
+                batches.apply(group, batch.entries(), true, retry);
+            }
         }
     }
 
@@ -218,16 +279,14 @@ class StreamConsumer implements SmartLifecycle {
             var page = group.idlePending(settings.claimIdle(), from, settings.batchSize());
             var due = DeliveryLimit.due(page, limit::idleBeforeClaim);
             backingOff += page.size() - due.ids().size();
-            var entries = group.claim(due.ids(), due.leastIdle());
-            if (!entries.isEmpty()) {
-                metrics.claimed(entries.size());
+            takeOver(due, retry, batch -> {
+                metrics.claimed(batch.entries().size());
                 log.info(
                         "Claimed {} entries left idle for over {} ms in group {}",
-                        entries.size(),
+                        batch.entries().size(),
                         settings.claimIdle().toMillis(),
                         group.group());
-                batches.apply(group, entries, true, retry);
-            }
+            });
             if (page.size() < settings.batchSize()) {
                 break;
             }
@@ -240,10 +299,10 @@ class StreamConsumer implements SmartLifecycle {
      * The entries of the batch requested ahead. Taken out of the position first: if waiting fails, the next step reads
      * afresh (entries Redis delivered meanwhile are this consumer's pending ones, claimed like any other).
      */
-    private List<StreamMessage<String, String>> takePrefetched(Position position) {
-        var future = position.prefetched;
+    private BatchBudget.Batch takePrefetched(Position position) {
+        var reading = position.prefetched;
         position.prefetched = null;
-        return future == null ? List.of() : StreamGroup.await(future, settings.commandTimeout());
+        return reading == null ? BatchBudget.Batch.EMPTY : await(reading);
     }
 
     /** What a failed step means for the next one, said in the log and the metrics. */

@@ -11,21 +11,23 @@ import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisCommandInterruptedException;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.RedisFuture;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XClaimArgs;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XPendingArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.models.stream.PendingMessage;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,20 +83,55 @@ final class StreamGroup {
         }
     }
 
-    /** Entries never delivered to the group, waiting up to {@code block} for some. */
-    List<StreamMessage<String, String>> readNew(RedisCommands<String, String> reader, int count, Duration block) {
-        return reader.xreadgroup(
-                me, XReadArgs.Builder.count(count).block(block), XReadArgs.StreamOffset.lastConsumed(stream));
+    /**
+     * Reads entries never delivered to the group into {@code fill}: XREADGROUP after XREADGROUP, each for as many entries
+     * as the batch has room for ({@link BatchBudget.Fill#room()}), until one returns fewer than it asked for or the batch
+     * is full. Only the first waits for entries, up to {@code block} (not at all if null); the others follow a read that
+     * came back full. Each read is sent when the one before has completed, from Lettuce's callback, so that a batch read
+     * ahead fills while the caller applies the one before. Cancelling the returned future stops the reads after the one
+     * in flight; the entries already delivered stay pending, to be claimed.
+     */
+    CompletableFuture<BatchBudget.Batch> readNew(
+            RedisAsyncCommands<String, String> reader, BatchBudget.Fill fill, @Nullable Duration block) {
+        var batch = new CompletableFuture<BatchBudget.Batch>();
+        readNext(reader, fill, block, batch);
+        return batch;
     }
 
-    /** New entries without blocking, requested now and read later: the next batch of a backlog. */
-    RedisFuture<List<StreamMessage<String, String>>> readNewAhead(
-            RedisAsyncCommands<String, String> reader, int count) {
-        return reader.xreadgroup(me, XReadArgs.Builder.count(count), XReadArgs.StreamOffset.lastConsumed(stream));
+    private void readNext(
+            RedisAsyncCommands<String, String> reader,
+            BatchBudget.Fill fill,
+            @Nullable Duration block,
+            CompletableFuture<BatchBudget.Batch> batch) {
+        int count = fill.room();
+        var args = XReadArgs.Builder.count(count);
+        if (block != null) {
+            args.block(block);
+        }
+        reader.xreadgroup(me, args, XReadArgs.StreamOffset.lastConsumed(stream)).whenComplete((read, failure) -> {
+            if (failure != null) {
+                batch.completeExceptionally(
+                        failure instanceof CompletionException e && e.getCause() != null ? e.getCause() : failure);
+                return;
+            }
+            try {
+                fill.add(read);
+                if (read.size() < count) {
+                    fill.ranDry();
+                }
+                if (fill.wantsMore() && !batch.isDone()) {
+                    readNext(reader, fill, null, batch);
+                } else {
+                    batch.complete(fill.batch());
+                }
+            } catch (RuntimeException e) {
+                batch.completeExceptionally(e);
+            }
+        });
     }
 
-    /** The result of a command sent ahead, waiting at most {@code timeout}; Redis' failures come out unwrapped. */
-    static <T> T await(RedisFuture<T> future, Duration timeout) {
+    /** The result of commands sent ahead, waiting at most {@code timeout}; Redis' failures come out unwrapped. */
+    static <T> T await(Future<T> future, Duration timeout) {
         try {
             return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {

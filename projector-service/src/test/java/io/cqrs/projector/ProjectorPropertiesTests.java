@@ -9,6 +9,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.validation.autoconfigure.ValidationAutoConfiguration;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.util.unit.DataSize;
 
 class ProjectorPropertiesTests {
 
@@ -26,6 +27,8 @@ class ProjectorPropertiesTests {
         contexts.run(context -> {
             var projector = context.getBean(ProjectorProperties.class).projector();
             assertThat(projector.batchSize()).isEqualTo(8000);
+            assertThat(projector.batchMaxBytes()).isEqualTo(DataSize.ofMegabytes(32));
+            assertThat(projector.maxValueBytes()).isEqualTo(65536);
             assertThat(projector.pollInterval()).isEqualTo(Duration.ofSeconds(1));
             assertThat(projector.maxDeliveries()).isEqualTo(5);
             assertThat(projector.suspectMaxBackoff()).isEqualTo(Duration.ofMinutes(10));
@@ -42,6 +45,21 @@ class ProjectorPropertiesTests {
                     assertThat(projector.pollInterval()).isEqualTo(Duration.ofMillis(250));
                     assertThat(projector.claimIdle()).isEqualTo(Duration.ofMinutes(2));
                 });
+    }
+
+    @Test
+    void takesTheBatchBudgetWithUnitsAndRefusesNone() {
+        contexts.withPropertyValues("cqrs.projector.batch-max-bytes=4MB")
+                .run(context -> assertThat(context.getBean(ProjectorProperties.class)
+                                .projector()
+                                .batchMaxBytes())
+                        .isEqualTo(DataSize.ofMegabytes(4)));
+        contexts.withPropertyValues("cqrs.projector.batch-max-bytes=0B")
+                .run(context -> assertThat(context)
+                        .hasFailed()
+                        .getFailure()
+                        .rootCause()
+                        .hasMessageContaining("cqrs.projector.batch-max-bytes must be positive"));
     }
 
     @Test

@@ -55,6 +55,8 @@ import org.springframework.jdbc.core.simple.JdbcClient;
         properties = {
             "cqrs.projector.consumer=projector-under-test",
             "cqrs.projector.batch-size=200",
+            // Room for about 15 entries of the largest size per batch: every test reads batches in several XREADGROUPs.
+            "cqrs.projector.batch-max-bytes=2MB",
             "cqrs.projector.poll-interval=200ms",
             "cqrs.projector.claim-idle=1s",
             "cqrs.projector.claim-interval=200ms",

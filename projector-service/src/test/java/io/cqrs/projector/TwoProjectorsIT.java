@@ -41,6 +41,8 @@ class TwoProjectorsIT extends ProjectorTestSupport {
         var secondSettings = new ProjectorProperties.Projector(
                 "second-projector",
                 first.batchSize(),
+                first.batchMaxBytes(),
+                first.maxValueBytes(),
                 first.pollInterval(),
                 first.commandTimeout(),
                 first.claimIdle(),
