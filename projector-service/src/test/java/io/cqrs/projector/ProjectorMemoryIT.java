@@ -63,8 +63,10 @@ class ProjectorMemoryIT {
                             return projected(database) == ENTRIES;
                         });
 
-                assertThat(projector.http().get("/actuator/health").body()).contains("\"status\":\"UP\"");
-                String metrics = projector.http().get("/actuator/prometheus").body();
+                assertThat(projector.management().get("/actuator/health").body())
+                        .contains("\"status\":\"UP\"");
+                String metrics =
+                        projector.management().get("/actuator/prometheus").body();
                 assertThat(metric(metrics, "cqrs_projector_batch_bytes_max"))
                         .as("largest batch, estimated bytes")
                         .isPositive()
