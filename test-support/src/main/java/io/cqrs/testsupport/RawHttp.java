@@ -69,6 +69,23 @@ public final class RawHttp {
         }
     }
 
+    /** A connection that has sent {@code start} (perhaps nothing, perhaps part of a request) and is left open. */
+    public Socket hold(String start) {
+        Socket socket = open();
+        try {
+            socket.getOutputStream().write(start.getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            return socket;
+        } catch (IOException e) {
+            try {
+                socket.close();
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /**
      * Whether the service has closed {@code socket}: true once a read sees the end of the stream or a reset (whatever
      * the service answered first is skipped), false while the connection stays open with nothing to read. Meant to be
