@@ -44,6 +44,9 @@ class ReadController {
         } catch (VersionNotReached e) {
             outcome = metrics.versionNotReached;
             throw e;
+        } catch (TooManyWaiters e) {
+            outcome = metrics.tooManyWaiters;
+            throw e;
         } finally {
             outcome.record(System.nanoTime() - start);
         }
