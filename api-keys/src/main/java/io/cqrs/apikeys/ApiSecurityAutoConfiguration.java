@@ -27,6 +27,7 @@ import org.springframework.security.web.authentication.AnonymousAuthenticationFi
 import org.springframework.security.web.authentication.AuthenticationEntryPointFailureHandler;
 import org.springframework.security.web.authentication.AuthenticationFilter;
 import org.springframework.security.web.context.RequestAttributeSecurityContextRepository;
+import org.springframework.security.web.firewall.HttpFirewall;
 import org.springframework.security.web.firewall.StrictHttpFirewall;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -76,11 +77,12 @@ public class ApiSecurityAutoConfiguration {
 
     /**
      * Spring Security's firewall, less strict where keys need it: any key that can be written can be read and deleted
-     * through the path, so encoded {@code /}, {@code \}, {@code %}, {@code .} and {@code ;} pass. Our rules never
-     * grant by path prefix what they refuse elsewhere (anything unknown needs a key), so such paths open nothing.
+     * through the path, so encoded {@code /}, {@code \}, {@code %}, {@code .} and {@code ;} pass, and so do the keys
+     * {@code .} and {@code ..} ({@link DotSegmentKeys}). Our rules never grant by path prefix what they refuse
+     * elsewhere (anything unknown needs a key), so such paths open nothing.
      */
     @Bean
-    StrictHttpFirewall httpFirewall() {
+    HttpFirewall httpFirewall() {
         var firewall = new StrictHttpFirewall();
         firewall.setAllowUrlEncodedSlash(true);
         firewall.setAllowUrlEncodedDoubleSlash(true);
@@ -88,7 +90,7 @@ public class ApiSecurityAutoConfiguration {
         firewall.setAllowUrlEncodedPercent(true);
         firewall.setAllowUrlEncodedPeriod(true);
         firewall.setAllowSemicolon(true);
-        return firewall;
+        return new DotSegmentKeys(firewall);
     }
 
     @Bean

@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import io.cqrs.testsupport.ActuatorChecks;
 import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.ProblemChecks;
+import io.cqrs.testsupport.RawHttp;
 import io.cqrs.testsupport.SchemaChecks;
 import java.util.List;
 import javax.sql.DataSource;
@@ -33,6 +35,14 @@ class ProjectorServiceApplicationIT extends ProjectorTestSupport {
     void reportsHealthWithDatabaseAndRedis() {
         ActuatorChecks.assertHealthy(new LocalHttp(managementPort));
         ActuatorChecks.assertManagementApart(new LocalHttp(port), new LocalHttp(managementPort));
+    }
+
+    @Test
+    void answersRequestsTomcatRefusesWithAProblem() {
+        var http = new RawHttp(port);
+
+        ProblemChecks.assertProblem(http.send("GET /actuator/%zz HTTP/1.1\r\nHost: x\r\n\r\n"), 400);
+        ProblemChecks.assertProblem(http.send("TRACE /actuator/health HTTP/1.1\r\nHost: x\r\n\r\n"), 405);
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.cqrs.read;
 
 import io.cqrs.events.RecordChanges;
 import io.cqrs.projector.RealProjection;
+import io.cqrs.stream.LazyRedisConnection;
 import io.cqrs.stream.RedisConnections;
 import io.cqrs.testsupport.TestStream;
 import io.lettuce.core.Consumer;
@@ -11,7 +12,6 @@ import io.lettuce.core.RedisBusyException;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.models.stream.PendingMessage;
 import java.time.Duration;
@@ -38,7 +38,8 @@ public class ProjectorDouble implements DisposableBean {
     private final JdbcTemplate jdbc;
     private final RealProjection projection;
     private final TestStream stream;
-    private final StatefulRedisConnection<String, String> connection;
+    /** Lazy, like the services' own: a paused test context closes connections opened from its Redis client. */
+    private final LazyRedisConnection connection;
 
     ProjectorDouble(
             JdbcTemplate jdbc,
@@ -49,7 +50,7 @@ public class ProjectorDouble implements DisposableBean {
         this.jdbc = jdbc;
         this.projection = new RealProjection(jdbcClient, transactions);
         this.stream = stream;
-        this.connection = redis.open(Duration.ofSeconds(5));
+        this.connection = redis.lazy(Duration.ofSeconds(5));
     }
 
     /** Projects a write of {@code key} at {@code version}; the notification goes out on commit. */

@@ -12,8 +12,9 @@ import org.springframework.web.bind.annotation.RestController;
 
 /**
  * {@code GET /read/{key}}. The key is one path segment, URL-encoded ({@code %2F} for {@code /}); Tomcat passes encoded
- * slashes through (see {@link TomcatPaths}) and Spring decodes the segment once. The plain, successful read is
- * answered before it gets here, by {@link PlainReadFilter}; this controller answers every other case.
+ * slashes through (common-web), and Spring matches the raw path and decodes the segment once, so dot segments such as
+ * {@code .} or {@code ..} are keys like any other. The plain, successful read is answered before it gets here, by
+ * {@link PlainReadFilter}; this controller answers every other case.
  */
 @RestController
 class ReadController {
@@ -42,6 +43,9 @@ class ReadController {
             throw e;
         } catch (VersionNotReached e) {
             outcome = metrics.versionNotReached;
+            throw e;
+        } catch (TooManyWaiters e) {
+            outcome = metrics.tooManyWaiters;
             throw e;
         } finally {
             outcome.record(System.nanoTime() - start);

@@ -13,12 +13,14 @@ class ReadMetrics {
     final Outcome found;
     final Outcome notFound;
     final Outcome versionNotReached;
+    final Outcome tooManyWaiters;
     final Outcome failed;
 
     ReadMetrics(MeterRegistry meters) {
         this.found = new Outcome("found", meters);
         this.notFound = new Outcome("not_found", meters);
         this.versionNotReached = new Outcome("version_not_reached", meters);
+        this.tooManyWaiters = new Outcome("too_many_waiters", meters);
         this.failed = new Outcome("error", meters);
     }
 

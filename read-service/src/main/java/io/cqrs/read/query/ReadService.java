@@ -4,6 +4,7 @@ import io.cqrs.read.cache.NearCache;
 import io.cqrs.read.changes.VersionWaiters;
 import io.cqrs.read.readcount.ReadCounter;
 import java.time.Duration;
+import java.util.concurrent.Semaphore;
 import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Service;
 
@@ -25,6 +26,8 @@ class ReadService {
     private final ReadCounter counter;
     private final VersionWaiters waiters;
     private final WaitProperties waits;
+    /** One permit per read waiting for a version, for its whole wait (it registers anew each time it is woken). */
+    private final Semaphore waitSlots;
 
     ReadService(
             RecordRepository records,
@@ -37,6 +40,7 @@ class ReadService {
         this.counter = counter;
         this.waiters = waiters;
         this.waits = waits;
+        this.waitSlots = new Semaphore(waits.maxWaiters());
     }
 
     /**
@@ -44,6 +48,7 @@ class ReadService {
      *
      * @throws RecordNotFound when there is none (or it is deleted)
      * @throws VersionNotReached when {@code minVersion} was not reached in time
+     * @throws TooManyWaiters when it would have to wait while the most reads allowed to wait already do
      */
     Counted read(String key, @Nullable Long minVersion, @Nullable Duration wait) {
         KeyTooLong.check(key);
@@ -71,6 +76,17 @@ class ReadService {
     }
 
     private Found awaitVersion(String key, long minVersion, Duration wait) {
+        if (!waitSlots.tryAcquire()) {
+            throw new TooManyWaiters(waits.retryAfterSeconds());
+        }
+        try {
+            return awaitVersionInSlot(key, minVersion, wait);
+        } finally {
+            waitSlots.release();
+        }
+    }
+
+    private Found awaitVersionInSlot(String key, long minVersion, Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             // Register first, then look: a notification arriving in between still wakes us.

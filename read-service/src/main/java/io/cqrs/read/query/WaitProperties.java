@@ -2,6 +2,7 @@ package io.cqrs.read.query;
 
 import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Positive;
 import java.time.Duration;
 import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -13,7 +14,9 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param defaultWait how long to wait when {@code wait_ms} is not given
  * @param maxWait longer {@code wait_ms} values are cut to this
- * @param retryAfter sent as {@code Retry-After} (whole seconds, at least 1) when the wait runs out
+ * @param retryAfter sent as {@code Retry-After} (whole seconds, at least 1) when the wait runs out, or when
+ *     {@code maxWaiters} reads wait already
+ * @param maxWaiters most reads waiting at once; each holds a connection and a thread for up to {@code maxWait}
  */
 @Validated
 @ConfigurationProperties("cqrs.read.wait")
@@ -25,7 +28,9 @@ record WaitProperties(
         Duration maxWait,
 
         @DefaultValue("1s") @NotNull @DurationMin(millis = 0)
-        Duration retryAfter) {
+        Duration retryAfter,
+
+        @DefaultValue("512") @Positive int maxWaiters) {
 
     @AssertTrue(message = "default-wait must not be longer than max-wait")
     boolean isDefaultWaitWithinMaxWait() {

@@ -32,6 +32,15 @@ class WaitPropertiesTests {
     }
 
     @Test
+    void lets512ReadsWaitByDefaultAndRefusesACapOfZero() {
+        contexts.run(context ->
+                assertThat(context.getBean(WaitProperties.class).maxWaiters()).isEqualTo(512));
+        contexts.withPropertyValues("cqrs.read.wait.max-waiters=0")
+                .run(context ->
+                        assertThat(context).hasFailed().getFailure().rootCause().hasMessageContaining("maxWaiters"));
+    }
+
+    @Test
     void refusesADefaultWaitLongerThanTheMaximum() {
         contexts.withPropertyValues("cqrs.read.wait.default-wait=5s", "cqrs.read.wait.max-wait=1s")
                 .run(context -> assertThat(context)
