@@ -3,8 +3,10 @@ package io.cqrs.chaos;
 import static org.awaitility.Awaitility.await;
 
 import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.RawHttp;
 import io.cqrs.testsupport.ServiceProcess;
 import io.cqrs.testsupport.TestApiKeys;
+import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -102,7 +104,10 @@ public final class HostileInputSuite {
                 new Scenario("5-idempotent-deletes-of-missing-keys", this::idempotentDeletesOfMissingKeys),
                 new Scenario("6-odd-keys", this::oddKeys),
                 new Scenario("7-no-key-wrong-key-wrong-scope", this::withoutTheRightKey),
-                new Scenario("8-one-key-floods", this::oneKeyFloods));
+                new Scenario("8-waiters-for-versions-that-never-come", this::waitersForVersionsThatNeverCome),
+                new Scenario("9-idle-and-half-sent-connections", this::idleAndHalfSentConnections),
+                new Scenario("10-requests-tomcat-refuses", this::requestsTomcatRefuses),
+                new Scenario("11-one-key-floods", this::oneKeyFloods));
     }
 
     private int runAll(long started) {
@@ -245,8 +250,12 @@ public final class HostileInputSuite {
         var writer = write.http().as(TestApiKeys.WRITER);
         var reader = read.http().as(TestApiKeys.READER);
         int failed = 0;
+        // "." and ".." exactly (a suffix would make them ordinary keys), the rest made unique by a suffix.
+        var keys = new ArrayList<>(List.of(".", ".."));
         for (String odd : List.of("a\\b", ".", "..", "a/../b", "./x", "%", "%2e%2e", "a/b", "ü ñ ☃", "a;b", "a?b#c")) {
-            String key = odd + "-" + System.nanoTime();
+            keys.add(odd + "-" + System.nanoTime());
+        }
+        for (String key : keys) {
             var written = writer.postJson("/write", json(key, "v"));
             long version = written.statusCode() == 200 ? version(written.body()) : -1;
             var readBack = reader.get("/read/" + LocalHttp.segment(key) + "?min_version=" + version + "&wait_ms=5000");
@@ -256,7 +265,7 @@ public final class HostileInputSuite {
                 failed++;
                 findings.note(
                         "key_" + failed,
-                        "'" + odd + "':" + written.statusCode() + "/" + readBack.statusCode() + "/"
+                        "'" + key + "':" + written.statusCode() + "/" + readBack.statusCode() + "/"
                                 + deleted.statusCode());
             }
         }
@@ -314,6 +323,96 @@ public final class HostileInputSuite {
                 "429 says when to retry",
                 refused.statusCode() != 429
                         || refused.headers().firstValue("Retry-After").isPresent());
+    }
+
+    /**
+     * 600 reads waiting at once for versions that never come, more than the read service lets wait
+     * (CQRS_READ_MAX_WAITERS, 512): those beyond the cap get 503 too-many-waiters at once, the others 503 after their
+     * wait, and none holds a connection for good.
+     */
+    private void waitersForVersionsThatNeverCome(Scenario.Findings findings) {
+        var types = new ConcurrentHashMap<String, LongAdder>();
+        // Two keys with the read scope: 600 requests at once are more than one key's burst in this suite.
+        var answers = concurrently(600, 600, i -> {
+            var answer = read.http()
+                    .as(i % 2 == 0 ? TestApiKeys.READER : TestApiKeys.CLIENT)
+                    .get("/read/waiting-" + i + "?min_version=1000000&wait_ms=5000");
+            var type = java.util.regex.Pattern.compile("\"type\":\"urn:cqrs:problem:([a-z-]+)\"")
+                    .matcher(answer.body());
+            types.computeIfAbsent(type.find() ? type.group(1) : "none", t -> new LongAdder())
+                    .increment();
+            return answer;
+        });
+        var byType = new TreeMap<String, Long>();
+        types.forEach((type, n) -> byType.put(type, n.sum()));
+        findings.note("answers", answers);
+        findings.note("types", byType);
+        findings.check("only 503 (and 429 past a key's burst)", onlyStatuses(answers, 503, 429));
+        findings.check("some refused at once as too many", byType.getOrDefault("too-many-waiters", 0L) > 0);
+    }
+
+    /**
+     * As many connections as the service takes, and more, that send nothing or half a request and then wait: the
+     * service closes each after its connection timeout (CQRS_HTTP_CONNECTION_TIMEOUT, 5 s), and a normal read is
+     * served afterwards.
+     */
+    private void idleAndHalfSentConnections(Scenario.Findings findings) {
+        var raw = new RawHttp(read.port());
+        var held = new ArrayList<java.net.Socket>();
+        try {
+            for (int i = 0; i < 1_100; i++) {
+                try {
+                    held.add(raw.hold(i % 2 == 0 ? "" : "GET /read/x HTTP/1.1\r\nHost: x\r\n"));
+                } catch (UncheckedIOException e) {
+                    break; // the backlog is full too: enough held
+                }
+            }
+            findings.note("held", held.size());
+            long start = System.nanoTime();
+            boolean closed =
+                    eventually(() -> held.stream().allMatch(s -> RawHttp.closedByPeer(s, Duration.ofMillis(1))));
+            findings.note("all_closed_after_ms", (System.nanoTime() - start) / 1_000_000);
+            findings.check("every idle or half-sent connection closed by the service", closed);
+            findings.check(
+                    "a normal read served afterwards",
+                    read.http().as(TestApiKeys.READER).get("/read/after-idle").statusCode() == 404);
+        } finally {
+            for (var socket : held) {
+                try {
+                    socket.close();
+                } catch (IOException e) {
+                    // already closed by the service
+                }
+            }
+        }
+    }
+
+    /** Requests Tomcat refuses before any filter or controller sees them: problem+json, not an HTML page. */
+    private void requestsTomcatRefuses(Scenario.Findings findings) {
+        var statuses = new TreeMap<Integer, Integer>();
+        int notProblems = 0;
+        for (var service : List.of(write, projector, read)) {
+            var raw = new RawHttp(service.port());
+            for (String request : List.of(
+                    "GET /read/%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+                    "GET /read/a%00b HTTP/1.1\r\nHost: x\r\n\r\n",
+                    "GET /read/a{b} HTTP/1.1\r\nHost: x\r\n\r\n",
+                    "G(T /read/x HTTP/1.1\r\nHost: x\r\n\r\n",
+                    "GET /read/x HTTP/9.9\r\nHost: x\r\n\r\n",
+                    "GET /read/" + "x".repeat(20_000) + " HTTP/1.1\r\nHost: x\r\n\r\n",
+                    "GET /read/x HTTP/1.1\r\nHost: x\r\nX-Big: " + "y".repeat(20_000) + "\r\n\r\n")) {
+                var answer = raw.send(request);
+                statuses.merge(answer.status(), 1, Integer::sum);
+                if (!answer.header("Content-Type")
+                        .filter(type -> type.startsWith("application/problem+json"))
+                        .isPresent()) {
+                    notProblems++;
+                }
+            }
+        }
+        findings.note("answers", statuses);
+        findings.check("all 4xx or 505", statuses.keySet().stream().allMatch(s -> s >= 400 && s < 500 || s == 505));
+        findings.check("all problem+json", notProblems == 0);
     }
 
     // --- helpers ----------------------------------------------------------------------------------------------------
