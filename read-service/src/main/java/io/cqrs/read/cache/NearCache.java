@@ -176,8 +176,8 @@ public final class NearCache<V> {
         active = true;
         if (enabled) {
             log.info(
-                    "Near cache in use (at most {} keys)",
-                    cache.policy().eviction().orElseThrow().getMaximum());
+                    "Near cache in use (at most {} KB of keys and records, estimated)",
+                    cache.policy().eviction().orElseThrow().getMaximum() / 1024);
         }
     }
 
