@@ -181,6 +181,9 @@ build_if_needed() {
   if jars_stale; then
     say "building the jars (they are missing or older than the sources): ./mvnw -B -q -DskipTests package"
     ./mvnw -B -q -DskipTests package || fail "The build failed (see above). Fix it, or run ./mvnw -B verify for details."
+    # Maven leaves a jar it finds up to date as it was (say only another module's pom changed): mark each one as built
+    # from the sources of now, or every later `up` would build again.
+    for service in $(service_names); do touch "$(jar_of "$service")"; done
   else
     say "jars are up to date"
   fi
