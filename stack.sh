@@ -2,14 +2,14 @@
 # The whole stack on this machine, without Docker: ./stack.sh up | down | status | logs [service]
 #
 # `up` builds the jars when they are missing or older than the sources, checks that PostgreSQL and Redis answer,
-# creates the two databases when missing, generates API keys on the first run (unless CQRS_API_KEYS is set), starts
-# write-service, projector-service and read-service in the background (logs, PID files and keys in .run/) and waits
-# until all three are ready. `down` stops exactly the processes `up` started.
+# gives each service a database login of its own (creating the roles and the two databases when missing, each
+# database owned by the service that migrates it), generates API keys on the first run (unless CQRS_API_KEYS is set),
+# starts write-service, projector-service and read-service in the background (logs, PID files, keys and passwords in
+# .run/) and waits until all three are ready. `down` stops exactly the processes `up` started.
 # Settings come from the environment, then from an optional .env file (see .env.example); the environment wins.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-readonly RUN_DIR=.run
 # service:default port:variable naming its port:default management port:variable naming it. Each service gets
 # SERVER_PORT and MANAGEMENT_PORT (the actuator's, on 127.0.0.1) from its variables.
 readonly SERVICES=(
@@ -17,9 +17,18 @@ readonly SERVICES=(
   projector-service:8082:PROJECTOR_PORT:9082:PROJECTOR_MANAGEMENT_PORT
   read-service:8083:READ_PORT:9083:READ_MANAGEMENT_PORT
 )
-readonly KEY_DIR=$RUN_DIR/api-keys
 # The keys `up` generates: name:scope, one per scope.
 readonly GENERATED_KEYS=(local-reader:read local-writer:write local-admin:admin)
+# Each service's database login: variable naming the user:variable naming its password:the role `up` makes when the
+# user variable is unset (STACK_DB_ROLE_PREFIX + this). write owns the write database, projector the read database;
+# reader (read-service) and reconciler (write-service's reconciliation) may only connect to the read database, and
+# what they may do there the projector grants after migrating it (db/migrations/read/afterMigrate.sql).
+readonly LOGINS=(
+  WRITE_DB_USER:WRITE_DB_PASSWORD:write
+  PROJECTOR_DB_USER:PROJECTOR_DB_PASSWORD:projector
+  READ_DB_USER:READ_DB_PASSWORD:reader
+  CQRS_RECONCILE_READ_DB_USER:CQRS_RECONCILE_READ_DB_PASSWORD:reconciler
+)
 
 say() { printf '[stack] %s\n' "$*"; }
 fail() {
@@ -29,32 +38,45 @@ fail() {
 
 # --- settings -------------------------------------------------------------------------------------------------------
 
-load_env_file() { # KEY=VALUE lines of .env, literal values (optionally quoted), without overriding the environment
-  [[ -f .env ]] || return 0
+load_env_file() { # KEY=VALUE lines of .env, literal values (optionally quoted), without overriding the environment;
+  # of two lines for one key the later wins, as in docker compose, so that a line appended to .env takes effect.
+  [[ -f $ENV_FILE ]] || return 0
   local line key value
+  local -A from_file=()
   while IFS= read -r line || [[ -n $line ]]; do
     line=${line%$'\r'}
     [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
     [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] ||
-      fail ".env: cannot read the line '$line' (expected KEY=VALUE)"
+      fail "$ENV_FILE: cannot read the line '$line' (expected KEY=VALUE)"
     key=${BASH_REMATCH[2]}
     value=${BASH_REMATCH[3]}
     if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then
       value=${BASH_REMATCH[1]}
     fi
-    [[ -v $key ]] || export "$key=$value"
-  done <.env
+    [[ -v $key && ! -v from_file[$key] ]] && continue
+    export "$key=$value"
+    from_file[$key]=1
+  done <"$ENV_FILE"
 }
 
 load_settings() {
+  ENV_FILE=${STACK_ENV_FILE:-.env}
   load_env_file
+  RUN_DIR=${STACK_RUN_DIR:-.run}
+  KEY_DIR=$RUN_DIR/api-keys
+  ROLE_DIR=$RUN_DIR/db-roles
   export WRITE_DB_URL=${WRITE_DB_URL:-jdbc:postgresql://127.0.0.1:5432/cqrs_write}
-  export WRITE_DB_USER=${WRITE_DB_USER:-postgres}
-  export WRITE_DB_PASSWORD=${WRITE_DB_PASSWORD:-}
   export READ_DB_URL=${READ_DB_URL:-jdbc:postgresql://127.0.0.1:5432/cqrs_read}
-  export READ_DB_USER=${READ_DB_USER:-postgres}
-  export READ_DB_PASSWORD=${READ_DB_PASSWORD:-}
   export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+  ADMIN_USER=${STACK_DB_ADMIN_USER:-postgres}
+  ADMIN_PASSWORD=${STACK_DB_ADMIN_PASSWORD:-}
+  ROLE_PREFIX=${STACK_DB_ROLE_PREFIX:-cqrs_}
+  # Logins are handed to each service on its own (start_service): no service gets another's password.
+  local entry user password suffix
+  for entry in "${LOGINS[@]}"; do
+    IFS=: read -r user password suffix <<<"$entry"
+    export -n "$user" "$password"
+  done
   START_TIMEOUT=${STACK_START_TIMEOUT:-180}
   STOP_TIMEOUT=${STACK_STOP_TIMEOUT:-30}
   JAVA_OPTS=${STACK_JAVA_OPTS:--Xmx256m -XX:+ExitOnOutOfMemoryError}
@@ -159,6 +181,9 @@ build_if_needed() {
   if jars_stale; then
     say "building the jars (they are missing or older than the sources): ./mvnw -B -q -DskipTests package"
     ./mvnw -B -q -DskipTests package || fail "The build failed (see above). Fix it, or run ./mvnw -B verify for details."
+    # Maven leaves a jar it finds up to date as it was (say only another module's pom changed): mark each one as built
+    # from the sources of now, or every later `up` would build again.
+    for service in $(service_names); do touch "$(jar_of "$service")"; done
   else
     say "jars are up to date"
   fi
@@ -182,29 +207,126 @@ postgres_hint() {
   fi
 }
 
-ensure_database() { # ensure_database <jdbc url> <user> <password>
-  parse_jdbc "$1"
-  local user=$2 exists error
-  command -v psql >/dev/null ||
-    fail "psql is needed to check and create the databases: apt-get install postgresql-client"
-  if ! error=$(PGPASSWORD=$3 PGCONNECT_TIMEOUT=3 psql -h "$DB_HOST" -p "$DB_PORT" -U "$user" -d postgres -Atqc \
-    'select 1' 2>&1 >/dev/null); then
+psql_on() { # psql_on <host> <port> <user> <password> <database> [psql options...]: quiet, stops at the first error,
+  # never prompts for a password (a server that wants one and gets none says so instead)
+  local host=$1 port=$2 user=$3 password=$4 database=$5
+  shift 5
+  PGPASSWORD=$password PGCONNECT_TIMEOUT=3 psql -X -q -w -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" \
+    -d "$database" "$@"
+}
+
+check_server() { # check_server <host> <port> <user> <password> <what to set>: fail with a hint unless user gets in
+  local error
+  if ! error=$(psql_on "$1" "$2" "$3" "$4" postgres -Atc 'select 1' 2>&1 >/dev/null); then
     if grep -qiE 'could not connect|connection refused|timeout expired|no such file' <<<"$error"; then
-      fail "PostgreSQL does not answer on $DB_HOST:$DB_PORT. $(postgres_hint)" \
+      fail "PostgreSQL does not answer on $1:$2. $(postgres_hint)" \
         "(or point WRITE_DB_URL / READ_DB_URL at a running server)."
     fi
-    fail "PostgreSQL on $DB_HOST:$DB_PORT refused user '$user': $(head -n 1 <<<"$error")" \
-      "Set WRITE_DB_USER/WRITE_DB_PASSWORD and READ_DB_USER/READ_DB_PASSWORD (in the environment or .env)."
+    fail "PostgreSQL on $1:$2 refused user '$3': $(head -n 1 <<<"$error")" "Set $5 (in the environment or .env)."
   fi
-  exists=$(PGPASSWORD=$3 psql -h "$DB_HOST" -p "$DB_PORT" -U "$user" -d postgres -Atqc \
-    "select 1 from pg_database where datname = '${DB_NAME//\'/\'\'}'")
+}
+
+ensure_database() { # ensure_database <host> <port> <name> <user> <password> [owner]: create it when missing
+  local exists
+  exists=$(psql_on "$1" "$2" "$4" "$5" postgres -Atc "select 1 from pg_database where datname = '${3//\'/\'\'}'")
   if [[ $exists == 1 ]]; then
-    say "database $DB_NAME exists on $DB_HOST:$DB_PORT"
+    say "database $3 exists on $1:$2"
   else
-    PGPASSWORD=$3 psql -h "$DB_HOST" -p "$DB_PORT" -U "$user" -d postgres -qc "create database \"${DB_NAME//\"/\"\"}\"" ||
-      fail "Cannot create database $DB_NAME on $DB_HOST:$DB_PORT as '$user' (see above)."
-    say "created database $DB_NAME on $DB_HOST:$DB_PORT"
+    psql_on "$1" "$2" "$4" "$5" postgres -c "create database \"${3//\"/\"\"}\"${6:+ owner \"$6\"}" ||
+      fail "Cannot create database $3 on $1:$2 as '$4' (see above)."
+    say "created database $3 on $1:$2"
   fi
+}
+
+resolve_logins() { # each login's user and password: as set (used as given), else the role `up` makes (MANAGED)
+  local entry user password suffix
+  MANAGED=()
+  for entry in "${LOGINS[@]}"; do
+    IFS=: read -r user password suffix <<<"$entry"
+    [[ -n ${!user:-} ]] && continue
+    printf -v "$user" '%s' "$ROLE_PREFIX$suffix"
+    # A password set for a role `up` makes is its password (compose's .env works here too); else one kept in .run/.
+    [[ -n ${!password:-} ]] || printf -v "$password" '%s' "$(role_password "$ROLE_PREFIX$suffix")"
+    MANAGED+=("$user")
+  done
+}
+
+managed() { # managed <variable naming a user>: true when `up` makes that login
+  local variable
+  for variable in "${MANAGED[@]}"; do [[ $variable == "$1" ]] && return 0; done
+  return 1
+}
+
+role_password() { # the password of a role `up` makes, generated on first use into .run/db-roles/<role> (mode 600)
+  local file=$ROLE_DIR/$1
+  if [[ ! -s $file ]]; then
+    (umask 077 && mkdir -p "$ROLE_DIR")
+    chmod 700 "$ROLE_DIR"
+    (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+  fi
+  cat "$file"
+}
+
+ensure_login() { # ensure_login <host> <port> <variable naming the user> <variable naming its password>
+  local role=${!3} exists
+  exists=$(psql_on "$1" "$2" "$ADMIN_USER" "$ADMIN_PASSWORD" postgres -Atc \
+    "select 1 from pg_roles where rolname = '${role//\'/\'\'}'")
+  # Its password is set every time, so that the one kept is the one that works on a server that checks passwords.
+  CQRS_ROLE_PASSWORD=${!4} psql_on "$1" "$2" "$ADMIN_USER" "$ADMIN_PASSWORD" postgres -v role="$role" \
+    -f db/roles/login.sql || fail "Cannot create or update the login role $role on $1:$2 as '$ADMIN_USER' (see above)."
+  local origin=$ROLE_DIR/$role
+  [[ -f $origin && $(<"$origin") == "${!4}" ]] || origin=$4
+  say "login role $role $([[ $exists == 1 ]] && echo exists || echo created) on $1:$2 (password: $origin)"
+}
+
+own_database() { # own_database <host> <port> <database> <owner> <logins that may connect, comma-separated>
+  psql_on "$1" "$2" "$ADMIN_USER" "$ADMIN_PASSWORD" "$3" -v owner="$4" -v logins="$5" -f db/roles/database.sql ||
+    fail "Cannot hand database $3 on $1:$2 to $4 as '$ADMIN_USER' (see above)."
+  say "database $3 and everything in it owned by $4; connect: $4${5:+,$5} only"
+}
+
+prepare_databases() { # each service's login, each database owned by the login that migrates it (README, "Databases")
+  command -v psql >/dev/null ||
+    fail "psql is needed to check and create the databases and roles: apt-get install postgresql-client"
+  resolve_logins
+  local admin="STACK_DB_ADMIN_USER / STACK_DB_ADMIN_PASSWORD (a user that may create roles and databases), or give"
+  admin+=" every service its login (WRITE_DB_USER, PROJECTOR_DB_USER, READ_DB_USER, CQRS_RECONCILE_READ_DB_USER"
+  admin+=" and their *_PASSWORD) to have none created"
+  parse_jdbc "$WRITE_DB_URL"
+  if managed WRITE_DB_USER; then
+    check_server "$DB_HOST" "$DB_PORT" "$ADMIN_USER" "$ADMIN_PASSWORD" "$admin"
+    ensure_login "$DB_HOST" "$DB_PORT" WRITE_DB_USER WRITE_DB_PASSWORD
+    ensure_database "$DB_HOST" "$DB_PORT" "$DB_NAME" "$ADMIN_USER" "$ADMIN_PASSWORD" "$WRITE_DB_USER"
+    own_database "$DB_HOST" "$DB_PORT" "$DB_NAME" "$WRITE_DB_USER" ""
+  else
+    check_server "$DB_HOST" "$DB_PORT" "$WRITE_DB_USER" "$WRITE_DB_PASSWORD" "WRITE_DB_USER / WRITE_DB_PASSWORD"
+    ensure_database "$DB_HOST" "$DB_PORT" "$DB_NAME" "$WRITE_DB_USER" "$WRITE_DB_PASSWORD"
+  fi
+  parse_jdbc "$READ_DB_URL"
+  local user
+  if managed PROJECTOR_DB_USER || managed READ_DB_USER || managed CQRS_RECONCILE_READ_DB_USER; then
+    check_server "$DB_HOST" "$DB_PORT" "$ADMIN_USER" "$ADMIN_PASSWORD" "$admin"
+    for user in PROJECTOR_DB_USER READ_DB_USER CQRS_RECONCILE_READ_DB_USER; do
+      ! managed $user || ensure_login "$DB_HOST" "$DB_PORT" $user "${user%_USER}_PASSWORD"
+    done
+  fi
+  if managed PROJECTOR_DB_USER; then
+    ensure_database "$DB_HOST" "$DB_PORT" "$DB_NAME" "$ADMIN_USER" "$ADMIN_PASSWORD" "$PROJECTOR_DB_USER"
+    own_database "$DB_HOST" "$DB_PORT" "$DB_NAME" "$PROJECTOR_DB_USER" "$READ_DB_USER,$CQRS_RECONCILE_READ_DB_USER"
+  else
+    check_server "$DB_HOST" "$DB_PORT" "$PROJECTOR_DB_USER" "$PROJECTOR_DB_PASSWORD" \
+      "PROJECTOR_DB_USER / PROJECTOR_DB_PASSWORD"
+    ensure_database "$DB_HOST" "$DB_PORT" "$DB_NAME" "$PROJECTOR_DB_USER" "$PROJECTOR_DB_PASSWORD"
+  fi
+}
+
+service_logins() { # service_logins <service>: the variables it is started with: its own logins; for the projector
+  # also the names (not the passwords) of the logins it grants the read model to.
+  case $1 in
+    write-service) echo WRITE_DB_USER WRITE_DB_PASSWORD CQRS_RECONCILE_READ_DB_USER CQRS_RECONCILE_READ_DB_PASSWORD ;;
+    projector-service) echo PROJECTOR_DB_USER PROJECTOR_DB_PASSWORD READ_DB_USER CQRS_RECONCILE_READ_DB_USER ;;
+    read-service) echo READ_DB_USER READ_DB_PASSWORD ;;
+  esac
 }
 
 redis_answers() { # PING over bash's /dev/tcp (no redis-cli needed); a NOAUTH error also means it is up
@@ -229,7 +351,7 @@ ensure_redis() {
 }
 
 start_service() { # start_service <service>: in the background, output to .run/<service>.log, PID to .run/<service>.pid
-  local service=$1 port pid management
+  local service=$1 port pid management variable logins=()
   port=$(port_of "$service")
   if pid=$(pid_of "$service"); then
     say "$service already runs (pid $pid, port $port)"
@@ -238,9 +360,10 @@ start_service() { # start_service <service>: in the background, output to .run/<
   rm -f "$RUN_DIR/$service.pid" "$RUN_DIR/$service.port" "$RUN_DIR/$service.management-port"
   check_port "$service"
   management=$(management_port_of "$service")
+  for variable in $(service_logins "$service"); do logins+=("$variable=${!variable}"); done
   # shellcheck disable=SC2086 # JAVA_OPTS holds several options on purpose
-  SERVER_PORT=$port MANAGEMENT_PORT=$management nohup "$JAVA" $JAVA_OPTS -jar "$(jar_of "$service")" \
-    >"$RUN_DIR/$service.log" 2>&1 &
+  SERVER_PORT=$port MANAGEMENT_PORT=$management nohup env "${logins[@]}" \
+    "$JAVA" $JAVA_OPTS -jar "$(jar_of "$service")" >"$RUN_DIR/$service.log" 2>&1 &
   pid=$!
   printf '%s\n' "$pid" >"$RUN_DIR/$service.pid"
   printf '%s\n' "$port" >"$RUN_DIR/$service.port"
@@ -313,13 +436,11 @@ await_ready() { # await_ready <service>: poll readiness until START_TIMEOUT; on 
 }
 
 up() {
-  load_settings
   mkdir -p "$RUN_DIR"
   command -v curl >/dev/null || fail "curl is needed to check the services' health: apt-get install curl"
   select_java
   ensure_redis
-  ensure_database "$WRITE_DB_URL" "$WRITE_DB_USER" "$WRITE_DB_PASSWORD"
-  ensure_database "$READ_DB_URL" "$READ_DB_USER" "$READ_DB_PASSWORD"
+  prepare_databases
   local service
   for service in $(service_names); do check_port "$service"; done
   ensure_api_keys
@@ -341,6 +462,7 @@ The stack is up (java: $JAVA):
   projector-service  http://127.0.0.1:$(port_of projector-service)   no API of its own (/livez, /readyz)
   read-service       http://127.0.0.1:$read_port   GET /read/{key}, /stats, /health
   actuator, no key, loopback only: http://127.0.0.1:{$(management_port_of write-service),$(management_port_of projector-service),$(management_port_of read-service)}/actuator/{health,prometheus}
+  database logins: write-service $WRITE_DB_USER (reconciliation: $CQRS_RECONCILE_READ_DB_USER), projector-service $PROJECTOR_DB_USER, read-service $READ_DB_USER$( ((${#MANAGED[@]} == 0)) || printf '\n  (passwords of the roles up made: %s/, readable by you only)' "$ROLE_DIR")
 
 EOF
   if [[ -f $KEY_DIR/setting && $CQRS_API_KEYS == "$(<"$KEY_DIR/setting")" ]]; then
@@ -360,7 +482,6 @@ EOF
 # --- down, status, logs ---------------------------------------------------------------------------------------------
 
 down() {
-  load_settings
   local service pid stopping=()
   for service in $(service_names); do
     if pid=$(pid_of "$service"); then
@@ -390,7 +511,6 @@ down() {
 }
 
 status() {
-  load_settings
   local service pid port health any=1
   printf '%-18s %-8s %-6s %s\n' SERVICE PID PORT HEALTH
   for service in $(service_names); do
@@ -423,6 +543,7 @@ logs() {
   exec tail -n 50 -F "${files[@]}"
 }
 
+load_settings
 case ${1:-} in
   up) up ;;
   down) down ;;
@@ -434,7 +555,8 @@ case ${1:-} in
   *)
     cat >&2 <<'EOF'
 usage: ./stack.sh up | down | status | logs [write-service|projector-service|read-service]
-  up      build the jars if stale, create the databases if missing, start the three services, wait until ready
+  up      build the jars if stale, create the databases and the services' roles if missing, start the three
+          services (each with its own database login), wait until ready
   down    stop the services started by up (TERM, then KILL after STACK_STOP_TIMEOUT seconds)
   status  PID, port and health of each service
   logs    follow the services' logs (all, or one)

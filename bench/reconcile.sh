@@ -44,7 +44,7 @@ log "creating $WRITE_DB and $READ_DB with $KEYS keys each, $DIFFERING of them ch
 psql -qX -d postgres -c "set client_min_messages = warning" -c "drop database if exists $WRITE_DB" -c "drop database if exists $READ_DB" \
   -c "create database $WRITE_DB" -c "create database $READ_DB" >/dev/null
 for migration in $(ls db/migrations/write/*.sql | sort -V); do psql -qX -v ON_ERROR_STOP=1 -d $WRITE_DB -f "$migration" >/dev/null; done
-for migration in $(ls db/migrations/read/*.sql | sort -V); do psql -qX -v ON_ERROR_STOP=1 -d $READ_DB -f "$migration" >/dev/null; done
+for migration in $(ls db/migrations/read/V*.sql | sort -V); do psql -qX -v ON_ERROR_STOP=1 -d $READ_DB -f "$migration" >/dev/null; done
 psql -qX -v ON_ERROR_STOP=1 -d $WRITE_DB -c "
   insert into key_state (key, version, write_count, deleted, updated_at)
   select 'key-' || lpad(i::text, 8, '0'), 3, 2, i % 50 = 0, now() - interval '1 hour'
@@ -60,7 +60,7 @@ psql -qX -v ON_ERROR_STOP=1 -d $READ_DB -c "
 
 log "starting the write service on port $PORT"
 WRITE_DB_URL=jdbc:postgresql://$PGHOST:5432/$WRITE_DB WRITE_DB_USER=$PGUSER \
-READ_DB_URL=jdbc:postgresql://$PGHOST:5432/$READ_DB READ_DB_USER=$PGUSER \
+READ_DB_URL=jdbc:postgresql://$PGHOST:5432/$READ_DB CQRS_RECONCILE_READ_DB_USER=$PGUSER \
 EVENT_STREAM_NAME="bench:reconcile:$$" SERVER_PORT=$PORT MANAGEMENT_PORT=$MANAGEMENT_PORT CQRS_RECONCILE_PASS_INTERVAL=5s \
   "$JAVA" -Xmx256m -jar "$JAR" --spring.flyway.enabled=false >"$WORK/service.log" 2>&1 &
 SERVICE_PID=$!

@@ -28,6 +28,11 @@ class ComposeFileTests {
     private static final Set<String> PER_SERVICE = Set.of("SERVER_PORT", "MANAGEMENT_PORT");
 
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*):([^}]*)}");
+    /** A value compose must take from .env, refusing to start without it. */
+    private static final Pattern REQUIRED = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*):\\?[^}]+}");
+    /** A service's database login in application.properties: the user setting and its variable. */
+    private static final Pattern LOGIN =
+            Pattern.compile("(?m)^([a-z.-]+)(?:\\.username|-user)=\\$\\{([A-Z][A-Z0-9_]*):[^}]*}$");
 
     @Test
     void everyComposeServiceHasAHealthcheck() {
@@ -120,6 +125,99 @@ class ComposeFileTests {
     }
 
     @Test
+    void everySecretComesFromEnvAndIsRequired() throws IOException {
+        Map<String, String> example = envExample();
+        composeServices().forEach((name, service) -> {
+            environment(service).forEach((variable, value) -> {
+                if (variable.contains("PASSWORD") || variable.endsWith("_AUTH")) {
+                    assertThat(value).as(name + " " + variable).matches(REQUIRED);
+                }
+            });
+            List<String> command = service.containsKey("command") ? list(service.get("command")) : List.of();
+            int requirePass = command.indexOf("--requirepass");
+            if (requirePass >= 0) {
+                assertThat(command.get(requirePass + 1))
+                        .as(name + " --requirepass")
+                        .matches(REQUIRED);
+            }
+        });
+        Matcher required = REQUIRED.matcher(Files.readString(ROOT.resolve("docker-compose.yml")));
+        while (required.find()) {
+            assertThat(example)
+                    .as(".env.example shows " + required.group(1) + ", which compose requires")
+                    .containsKey(required.group(1));
+        }
+        assertThat(Files.readString(ROOT.resolve("docker-compose.yml")))
+                .as("no password written into a URL")
+                .doesNotContainPattern("://[^/@\\s$]*:[^/@\\s$]+@");
+    }
+
+    @Test
+    void everyServiceLogsInWithARoleOfItsOwnThatTheInitScriptMakes() throws IOException {
+        var owners = new TreeMap<String, String>();
+        for (String service : SERVICES) {
+            Map<String, String> environment = environment(composeService(service));
+            Matcher login = LOGIN.matcher(
+                    Files.readString(ROOT.resolve(service).resolve("src/main/resources/application.properties")));
+            while (login.find()) {
+                String userVariable = login.group(2);
+                String user = environment.get(userVariable);
+                assertThat(user).as(service + " sets " + userVariable).isNotNull();
+                // The URL setting beside the user's names the database, and so the compose PostgreSQL it is on.
+                String urlVariable = urlVariable(service, login.group(1));
+                String database = databaseService(environment.get(urlVariable));
+                Map<String, String> server = environment(composeService(database));
+                assertThat(user)
+                        .as(service + " " + userVariable + " is not " + database + "'s superuser")
+                        .isNotEqualTo(server.getOrDefault("POSTGRES_USER", "postgres"));
+                String passwordVariable = userVariable.replaceFirst("_USER$", "_PASSWORD");
+                assertThat(server.get("CQRS_ROLES"))
+                        .as(database + " makes " + user + " with the password " + service + " sends")
+                        .contains(user + ":" + passwordVariable);
+                assertThat(server.get(passwordVariable)).isEqualTo(environment.get(passwordVariable));
+                assertThat(owners.put(userVariable, user))
+                        .as("each login is one service's")
+                        .isNull();
+            }
+        }
+        assertThat(owners.keySet())
+                .containsExactlyInAnyOrder(
+                        "WRITE_DB_USER", "CQRS_RECONCILE_READ_DB_USER", "PROJECTOR_DB_USER", "READ_DB_USER");
+        assertThat(Set.copyOf(owners.values())).as("four distinct roles").hasSize(4);
+        Map<String, String> projector = environment(composeService("projector-service"));
+        assertThat(projector)
+                .as("the projector grants the read model to the logins the others use")
+                .containsEntry("READ_DB_USER", owners.get("READ_DB_USER"))
+                .containsEntry("CQRS_RECONCILE_READ_DB_USER", owners.get("CQRS_RECONCILE_READ_DB_USER"));
+        assertThat(projector).doesNotContainKeys("READ_DB_PASSWORD", "CQRS_RECONCILE_READ_DB_PASSWORD");
+        for (String database : List.of("write-db", "read-db")) {
+            assertThat(list(composeService(database).get("volumes")))
+                    .as(database + " runs db/roles/compose-init.sh on a new volume, with the SQL it needs")
+                    .anyMatch(volume -> volume.startsWith("./db/roles/compose-init.sh:/docker-entrypoint-initdb.d/"))
+                    .contains("./db/roles:/cqrs-roles:ro");
+        }
+        assertThat(Files.readString(ROOT.resolve("db/roles/compose-init.sh"))).contains("/cqrs-roles");
+    }
+
+    @Test
+    void redisWantsAPasswordThatServicesAndHealthcheckSend() {
+        Map<String, Object> redis = composeService("redis");
+        List<String> command = list(redis.get("command"));
+        assertThat(command).contains("--requirepass");
+        String password = command.get(command.indexOf("--requirepass") + 1);
+        for (String service : SERVICES) {
+            assertThat(environment(composeService(service)).get("REDIS_URL"))
+                    .as(service + " REDIS_URL")
+                    .isEqualTo("redis://:" + password + "@redis:6379");
+        }
+        assertThat(environment(redis)).containsEntry("REDISCLI_AUTH", password);
+        assertThat(String.join(" ", list(map(redis.get("healthcheck")).get("test"))))
+                .as("redis-cli exits 0 on a NOAUTH error too: the check must want PONG")
+                .contains("redis-cli ping")
+                .contains("PONG");
+    }
+
+    @Test
     void imagesArePinned() {
         composeServices().forEach((name, service) -> {
             Object image = service.get("image");
@@ -167,6 +265,23 @@ class ComposeFileTests {
             }
         }
         return variables;
+    }
+
+    /** The variable of the URL setting beside a user setting ({@code x.username} → {@code x.url}, {@code x-user}). */
+    private static String urlVariable(String service, String prefix) throws IOException {
+        String properties =
+                Files.readString(ROOT.resolve(service).resolve("src/main/resources/application.properties"));
+        Matcher url = Pattern.compile("(?m)^" + Pattern.quote(prefix) + "(?:\\.url|-url)=\\$\\{([A-Z][A-Z0-9_]*):")
+                .matcher(properties);
+        assertThat(url.find()).as(service + ": the URL beside " + prefix).isTrue();
+        return url.group(1);
+    }
+
+    /** The compose service a JDBC URL points at. */
+    private static String databaseService(String jdbcUrl) {
+        Matcher host = Pattern.compile("^jdbc:postgresql://([^:/]+)").matcher(String.valueOf(jdbcUrl));
+        assertThat(host.find()).as("a JDBC URL: " + jdbcUrl).isTrue();
+        return host.group(1);
     }
 
     /** Every {@code ${VAR:default}} of a service's application.properties. */

@@ -112,8 +112,11 @@ final class Stack implements AutoCloseable {
     private Map<String, String> readDatabase(Map<String, String> settings) {
         var environment = new HashMap<>(settings);
         environment.put("READ_DB_URL", readDb.jdbcUrl());
-        environment.put("READ_DB_USER", readDb.username());
-        environment.put("READ_DB_PASSWORD", readDb.password());
+        // One login for everything here (the test server's administrator); StackScriptIT checks the services' own.
+        for (String login : List.of("PROJECTOR_DB", "READ_DB", "CQRS_RECONCILE_READ_DB")) {
+            environment.put(login + "_USER", readDb.username());
+            environment.put(login + "_PASSWORD", readDb.password());
+        }
         return environment;
     }
 
