@@ -35,6 +35,8 @@ class ReconcileConfiguration {
         // Start even while the read database is down: the reconciliation waits for it, writes do not need it.
         dataSource.setInitializationFailTimeout(-1);
         dataSource.addDataSourceProperty("options", "-c statement_timeout=30s -c plan_cache_mode=force_custom_plan");
+        // Named in pg_stat_activity like the services' own pools, so an operator tells this login's sessions apart.
+        dataSource.addDataSourceProperty("ApplicationName", "write-service-reconciliation");
         return dataSource;
     }
 
