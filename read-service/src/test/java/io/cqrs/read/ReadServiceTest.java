@@ -23,10 +23,7 @@ import org.springframework.context.annotation.Import;
             "cqrs.health.lag-threshold=1s",
             "cqrs.read.listener.reconnect-min=50ms",
             "cqrs.read.listener.reconnect-max=500ms",
-            "spring.datasource.hikari.maximum-pool-size=8",
-            // The read schema's grants (afterMigrate.sql) go to nobody here: the test connects as the owner.
-            "spring.flyway.placeholders.reader=",
-            "spring.flyway.placeholders.reconciler="
+            "spring.datasource.hikari.maximum-pool-size=8"
         })
 @Import({RealServers.class, ProjectorDouble.class})
 public @interface ReadServiceTest {}
