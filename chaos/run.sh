@@ -105,7 +105,7 @@ trap 'exit 130' INT TERM
 log "work directory $work, PostgreSQL from $pg_bin, $("$java" -version 2>&1 | head -n 1)"
 set +e
 CQRS_CHAOS_DIR=$work CQRS_CHAOS_ROOT=$jars_root CQRS_CHAOS_PG_BIN=$pg_bin \
-  timeout --kill-after=20 "$limit" "$java" "-Xmx$heap" -cp "$(jar_of chaos):chaos/target/lib/*" "$main"
+  timeout --kill-after=20 "$limit" "$java" "-Xmx$heap" -Djdk.httpclient.keepalive.timeout=10 -cp "$(jar_of chaos):chaos/target/lib/*" "$main"
 status=$?
 set -e
 if [[ $status -eq 124 || $status -eq 137 ]]; then
