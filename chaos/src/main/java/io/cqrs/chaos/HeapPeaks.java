@@ -30,12 +30,16 @@ final class HeapPeaks implements AutoCloseable {
 
     private void sample() {
         while (running) {
-            services.forEach((name, service) -> {
-                used.merge(name, gauge(service, "jvm.memory.used?tag=area:heap"), Math::max);
-                live.merge(name, gauge(service, "jvm.gc.live.data.size"), Math::max);
-            });
+            sampleOnce();
             Shell.sleep(100);
         }
+    }
+
+    private void sampleOnce() {
+        services.forEach((name, service) -> {
+            used.merge(name, gauge(service, "jvm.memory.used?tag=area:heap"), Math::max);
+            live.merge(name, gauge(service, "jvm.gc.live.data.size"), Math::max);
+        });
     }
 
     private static long gauge(ServiceProcess service, String metric) {
@@ -59,6 +63,7 @@ final class HeapPeaks implements AutoCloseable {
      * it never answered).
      */
     String line() {
+        sampleOnce(); // a case shorter than the sampling period has a figure too
         return "heap_used_mb=" + megabytes(used) + " heap_live_mb=" + megabytes(live);
     }
 
