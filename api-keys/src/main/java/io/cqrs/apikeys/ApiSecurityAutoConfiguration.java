@@ -20,6 +20,7 @@ import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.annotation.web.configuration.EnableWebSecurity;
 import org.springframework.security.config.annotation.web.configurers.AbstractHttpConfigurer;
 import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.config.observation.SecurityObservationSettings;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.ExceptionTranslationFilter;
 import org.springframework.security.web.access.intercept.AuthorizationFilter;
@@ -58,6 +59,17 @@ public class ApiSecurityAutoConfiguration {
             log.info("API keys: {}", keys.keys());
         }
         return keys;
+    }
+
+    /**
+     * No observations of Spring Security's own work: measured on two cores, wrapping each of the dozen filters of every
+     * request in an observation with meters ({@code spring.security.*}) took two thirds of the read path's CPU (read
+     * service 123 µs per read, against 39 µs before the filter chain existed). Requests stay observed as {@code
+     * http.server.requests}, tagged with the key's name, and refusals are counted.
+     */
+    @Bean
+    SecurityObservationSettings noSecurityObservations() {
+        return SecurityObservationSettings.noObservations();
     }
 
     @Bean
