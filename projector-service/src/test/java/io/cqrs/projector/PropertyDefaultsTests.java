@@ -11,7 +11,7 @@ class PropertyDefaultsTests {
     void givesEachSettingTheSameDefaultInTheFileAsInItsRecord() {
         PropertyDefaults.assertAgree(
                 "application.properties",
-                PropertyDefaults.configurationPropertiesIn("io.cqrs.projector", "io.cqrs.apikeys"),
+                PropertyDefaults.configurationPropertiesIn("io.cqrs.projector", "io.cqrs.apikeys", "io.cqrs.db"),
                 Set.of());
     }
 }
