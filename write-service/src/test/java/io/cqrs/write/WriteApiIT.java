@@ -99,6 +99,35 @@ class WriteApiIT {
         }
 
         @Test
+        void thePlainWriteIsAnsweredAsTheControllerAnswersIt() {
+            // Without an Idempotency-Key a JSON write takes PlainWriteFilter; with one, the controller.
+            var plain = http.postJson("/write", json(key("plain"), "v"));
+            var routed = http.postJson("/write", json(key("routed"), "v"), "Idempotency-Key", key("first"));
+
+            assertThat(plain.statusCode()).isEqualTo(routed.statusCode()).isEqualTo(200);
+            assertThat(plain.headers().firstValue("Content-Type"))
+                    .isEqualTo(routed.headers().firstValue("Content-Type"));
+            assertThat(fieldNames(plain.body())).isEqualTo(fieldNames(routed.body()));
+        }
+
+        @Test
+        void aBodyInAnotherCharsetIsReadInIt() {
+            String key = key("latin1");
+            var request = java.net.http.HttpRequest.newBuilder(http.uri("/write"))
+                    .header("Content-Type", "application/json; charset=ISO-8859-1")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                            json(key, "caf\u00e9"), java.nio.charset.StandardCharsets.ISO_8859_1));
+
+            ok(http.send(request));
+
+            assertThat(jdbc.sql("select value from commands where key = ?")
+                            .param(key)
+                            .query(String.class)
+                            .single())
+                    .isEqualTo("caf\u00e9");
+        }
+
+        @Test
         void putBehavesLikePost() {
             String key = key("put");
             ok(http.postJson("/write", json(key, "a")));
@@ -425,6 +454,13 @@ class WriteApiIT {
                 .contains("cqrs_outbox_publish_failures_total")
                 .contains("cqrs_write_group_commands_bucket")
                 .contains("http_server_requests_seconds_bucket");
+    }
+
+    private static java.util.Set<String> fieldNames(String json) {
+        return new java.util.TreeSet<>(tools.jackson.databind.json.JsonMapper.builder()
+                .build()
+                .readTree(json)
+                .propertyNames());
     }
 
     private long commands() {
