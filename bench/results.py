@@ -5,10 +5,10 @@
                                                    prints one wrk run as {"rps", "p50_ms", "p99_ms", "errors",
                                                    "cpu_us_per_request", "warmup"} (the cpu diff from bench/cpu.py,
                                                    the warm-up from its windows)
-    bench/results.py window <wrk output> --started T --jit-before "N S" --jit-after "N S"
-                                                   prints one warm-up window as a line of JSON
-    bench/results.py steady <windows> --window S   exits 0 when the last two windows are steady (see steady())
-    bench/results.py elapsed --started T --at-least S   exits 0 when S seconds have passed since T
+    bench/results.py window <wrk output> --windows FILE --window S --cap S --started T --jit-before "N S"
+                            --jit-after "N S"      appends one warm-up window to FILE as a line of JSON; exits 0
+                                                   when the warm-up is over (steady, see steady(), or capped), 10
+                                                   when it goes on
     bench/results.py warmup <windows> --window S   prints the warm-up in one line, for the log
     bench/results.py summary <measurement>         prints a wrk measurement in one line, for the log
     bench/results.py write --measurements DIR --out FILE --table FILE --timestamp ... (see --help)
@@ -51,6 +51,8 @@ STEADY_SPREAD = 0.05
 # compiled at most JIT_QUIET_COMPILES methods.
 JIT_QUIET_SHARE = 0.02
 JIT_QUIET_COMPILES = 5
+# The exit status of `window` while the warm-up goes on (any other but 0 is a failure).
+NOT_OVER = 10
 # Components of the stack (and of the peer) whose CPU counts as the cost of a write: not the load generator.
 STACK = ("write-service", "projector-service", "read-service", "postgres", "redis")
 PEER = ("naive-write", "postgres", "redis")
@@ -328,16 +330,15 @@ def main(argv):
     wrk_command.add_argument("--window", type=int, default=5)
     window_command = commands.add_parser("window")
     window_command.add_argument("output")
+    window_command.add_argument("--windows", required=True, help="the warm-up's windows so far (one JSON line each)")
+    window_command.add_argument("--window", type=int, required=True, help="seconds of each window")
+    window_command.add_argument("--cap", type=float, required=True, help="most seconds of warm-up")
     window_command.add_argument("--started", type=float, required=True, help="epoch seconds the warm-up started")
     window_command.add_argument("--jit-before", default="", help="'<methods compiled> <seconds compiling>'")
     window_command.add_argument("--jit-after", default="")
-    for name in ("steady", "warmup"):
-        command = commands.add_parser(name)
-        command.add_argument("windows")
-        command.add_argument("--window", type=int, required=True)
-    elapsed_command = commands.add_parser("elapsed")
-    elapsed_command.add_argument("--started", type=float, required=True)
-    elapsed_command.add_argument("--at-least", type=float, required=True)
+    warmup_command = commands.add_parser("warmup")
+    warmup_command.add_argument("windows")
+    warmup_command.add_argument("--window", type=int, required=True)
     commands.add_parser("summary").add_argument("measurement")
     write_arguments(commands.add_parser("write"))
     a = parser.parse_args(argv)
@@ -348,12 +349,11 @@ def main(argv):
         return
     if a.command == "window":
         with open(a.output) as text:
-            print(json.dumps(window(text.read(), a.started, time.time(), a.jit_before, a.jit_after)))
-        return
-    if a.command == "steady":
-        sys.exit(0 if steady(read_windows(a.windows), a.window) else 1)
-    if a.command == "elapsed":
-        sys.exit(0 if time.time() - a.started >= a.at_least else 1)
+            latest = window(text.read(), a.started, time.time(), a.jit_before, a.jit_after)
+        with open(a.windows, "a") as f:
+            f.write(json.dumps(latest) + "\n")
+        over = steady(read_windows(a.windows), a.window) or latest["elapsed_s"] >= a.cap
+        sys.exit(0 if over else NOT_OVER)
     if a.command == "warmup":
         w = warmup(read_windows(a.windows), a.window)
         print(f"{w['seconds']:.0f} s, {'steady' if w['steady'] else 'NOT steady'}, windows (req/s, JIT s): "

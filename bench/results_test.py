@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
@@ -284,6 +285,21 @@ class ResultsTest(unittest.TestCase):
                          {"elapsed_s": 5.0, "rps": 3369.65, "jit_compiles": 120, "jit_seconds": 0.75})
         self.assertEqual(results.window("", 100.0, 105.0, "", "16120 141.25"),
                          {"elapsed_s": 5.0, "rps": 0.0, "jit_compiles": None, "jit_seconds": None})
+
+    def test_says_when_the_warm_up_is_over(self):
+        output, windows_file = os.path.join(self.directory, "window.txt"), os.path.join(self.directory, "windows")
+        with open(output, "w") as f:
+            f.write(WRK_OUTPUT)
+
+        def window(cap):
+            return subprocess.run(
+                [sys.executable, SCRIPT, "window", output, "--windows", windows_file, "--window", "5", "--cap", cap,
+                 "--started", str(time.time()), "--jit-before", "100 1.0", "--jit-after", "101 1.01"]).returncode
+
+        self.assertEqual(window("300"), results.NOT_OVER)  # one window is never steady
+        self.assertEqual(window("300"), 0)  # two alike, the JIT quiet: steady
+        os.remove(windows_file)
+        self.assertEqual(window("0"), 0)  # capped
 
     def test_reads_rate_latencies_errors_and_cpu_per_request_from_a_wrk_run(self):
         cpu = {"write-service": 12.95, "postgres": 14.43, "other": 2.43, "busy": 37.57, "wall": 20.1}

@@ -134,10 +134,11 @@ warm_until_steady() {
     wrk -t2 -c32 -d"${WINDOW}s" "$@" "$url" >"$WORK/$name.window" 2>&1 || true
     local before=$jit
     jit=$(jit_totals ${pids//,/ })
-    python3 bench/results.py window "$WORK/$name.window" --started "$start" --jit-before "$before" \
-      --jit-after "$jit" >>"$WORK/$name.windows"
-    python3 bench/results.py steady "$WORK/$name.windows" --window "$WINDOW" && break
-    python3 bench/results.py elapsed --started "$start" --at-least "$WARM_CAP" && break
+    local status=0
+    python3 bench/results.py window "$WORK/$name.window" --windows "$WORK/$name.windows" --window "$WINDOW" \
+      --cap "$WARM_CAP" --started "$start" --jit-before "$before" --jit-after "$jit" || status=$?
+    ((status == 0)) && break
+    ((status == 10)) || { log "bench/results.py window failed (exit $status)"; exit 1; }
   done
   log "  $name: warm-up $(python3 bench/results.py warmup "$WORK/$name.windows" --window "$WINDOW")"
 }
