@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
@@ -34,7 +35,10 @@ import java.util.stream.Collectors;
  *   <li>{@code load}: N events through POST /write/batch (1000 commands each), a few batches at once.
  *   <li>{@code caught-up}: waits until the read service reports no projection lag and nothing pending.
  *   <li>{@code probe}: writes at a fixed rate and measures, per write, the time from its 200 until GET /read with
- *       {@code min_version} returns that version: commit to visible, as a client sees it.
+ *       {@code min_version} returns that version: commit to visible, as a client sees it. Given the services'
+ *       management URLs ({@code --write-management}, {@code --projector-management}, {@code --read-management}), it
+ *       also reports each stage of that way as the services time it ({@code cqrs_stage_seconds}, scraped before and
+ *       after the window).
  * </ul>
  *
  * Each prints one JSON object on its last line.
@@ -151,6 +155,13 @@ public class Bench {
         var ticks = new LinkedBlockingQueue<Long>();
         long intervalNanos = 1_000_000_000L / rate;
         long total = (long) rate * seconds;
+        var managements = new ArrayList<String>();
+        for (String service : List.of("write-management", "projector-management", "read-management")) {
+            if (o.get(service) != null) {
+                managements.add(o.get(service));
+            }
+        }
+        var stagesBefore = stageBuckets(managements);
         long start = System.nanoTime();
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int c = 0; c < connections; c++) {
@@ -199,17 +210,113 @@ public class Bench {
             }
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
+        var stages = stages(stagesBefore, stageBuckets(managements));
         var w = sorted(writeLatencies);
         var v = sorted(visibleLatencies);
         System.out.printf(
                 "{\"rate\":%d,\"achieved_rate\":%.0f,\"writes\":%d,\"failures\":%d,"
                         + "\"write_p50_ms\":%.3f,\"write_p99_ms\":%.3f,"
-                        + "\"lag_p50_ms\":%.3f,\"lag_p99_ms\":%.3f,\"lag_max_ms\":%.3f,\"failure_reasons\":{%s}}%n",
+                        + "\"lag_p50_ms\":%.3f,\"lag_p99_ms\":%.3f,\"lag_max_ms\":%.3f,\"failure_reasons\":{%s}%s}%n",
                 rate, w.length / elapsed, w.length, failures.get(),
                 percentile(w, 50), percentile(w, 99), percentile(v, 50), percentile(v, 99), percentile(v, 100),
                 reasons.entrySet().stream()
                         .map(e -> "\"" + e.getKey().replace("\"", "'") + "\":" + e.getValue())
-                        .collect(Collectors.joining(",")));
+                        .collect(Collectors.joining(",")),
+                managements.isEmpty() ? "" : ",\"stages\":{" + stages + "}");
+    }
+
+    private static final Pattern STAGE_BUCKET =
+            Pattern.compile("^cqrs_stage_seconds_bucket\\{(.*)} (\\S+)$", Pattern.MULTILINE);
+    private static final Pattern LABEL = Pattern.compile("(\\w+)=\"([^\"]*)\"");
+
+    /**
+     * Every stage's histogram as the services expose it at {@code /actuator/prometheus}: stage → upper bound (s) →
+     * cumulative count, summed over the services' series. A service that does not answer adds nothing.
+     */
+    static Map<String, TreeMap<Double, Double>> stageBuckets(List<String> managements) {
+        var stages = new TreeMap<String, TreeMap<Double, Double>>();
+        for (String management : managements) {
+            var scrape = send(HttpRequest.newBuilder(URI.create(management + "/actuator/prometheus")).GET());
+            if (scrape.status() != 200) {
+                System.err.println("no stage metrics from " + management + ": " + scrape.reason());
+                continue;
+            }
+            var bucket = STAGE_BUCKET.matcher(scrape.body());
+            while (bucket.find()) {
+                String stage = null;
+                double le = Double.NaN;
+                var label = LABEL.matcher(bucket.group(1));
+                while (label.find()) {
+                    switch (label.group(1)) {
+                        case "stage" -> stage = label.group(2);
+                        case "le" -> le = label.group(2).equals("+Inf")
+                                ? Double.POSITIVE_INFINITY
+                                : Double.parseDouble(label.group(2));
+                        default -> {}
+                    }
+                }
+                if (stage != null && !Double.isNaN(le)) {
+                    stages.computeIfAbsent(stage, k -> new TreeMap<>())
+                            .merge(le, Double.parseDouble(bucket.group(2)), Double::sum);
+                }
+            }
+        }
+        return stages;
+    }
+
+    /** The stages in the order an event goes through them; the services' own names. */
+    private static final List<String> STAGES = List.of(
+            "commit_to_xadd", "xadd_to_projector", "projector_transaction", "notify_to_listener", "listener_to_reader");
+
+    /** The stages' figures over the window, from the histograms before and after: JSON members, in pipeline order. */
+    static String stages(
+            Map<String, TreeMap<Double, Double>> before, Map<String, TreeMap<Double, Double>> after) {
+        record Stage(String name, double p50, double p99, long count) {}
+        var figures = new ArrayList<Stage>();
+        after.forEach((name, buckets) -> {
+            var delta = new TreeMap<Double, Double>();
+            var old = before.getOrDefault(name, new TreeMap<>());
+            buckets.forEach((le, n) -> delta.put(le, n - old.getOrDefault(le, 0.0)));
+            figures.add(new Stage(name, quantile(delta, 0.50), quantile(delta, 0.99), Math.round(delta.lastEntry().getValue())));
+        });
+        figures.sort(java.util.Comparator.comparingInt(
+                f -> STAGES.contains(f.name()) ? STAGES.indexOf(f.name()) : STAGES.size()));
+        return figures.stream()
+                .map(f -> String.format(
+                        Locale.ROOT,
+                        "\"%s\":{\"p50_ms\":%s,\"p99_ms\":%s,\"count\":%d}",
+                        f.name(), json(f.p50()), json(f.p99()), f.count()))
+                .collect(Collectors.joining(","));
+    }
+
+    /**
+     * The q-quantile of cumulative bucket counts in milliseconds, as Prometheus' histogram_quantile estimates it: linear
+     * within the bucket it falls in, the lowest bucket starting at 0, the highest finite bound when it falls beyond.
+     */
+    static double quantile(TreeMap<Double, Double> cumulative, double q) {
+        if (cumulative.isEmpty() || cumulative.lastEntry().getValue() <= 0) {
+            return Double.NaN;
+        }
+        double rank = q * cumulative.lastEntry().getValue();
+        double lowerBound = 0;
+        double lowerCount = 0;
+        for (var bucket : cumulative.entrySet()) {
+            if (bucket.getValue() >= rank) {
+                if (bucket.getKey().isInfinite()) {
+                    return lowerBound * 1000;
+                }
+                double inBucket = bucket.getValue() - lowerCount;
+                double fraction = inBucket <= 0 ? 1 : (rank - lowerCount) / inBucket;
+                return (lowerBound + (bucket.getKey() - lowerBound) * fraction) * 1000;
+            }
+            lowerBound = bucket.getKey();
+            lowerCount = bucket.getValue();
+        }
+        return lowerBound * 1000;
+    }
+
+    private static String json(double value) {
+        return Double.isNaN(value) ? "null" : String.format(Locale.ROOT, "%.3f", value);
     }
 
     /** An HTTP answer, or {@code status} -1 and the exception when there was none. */

@@ -168,6 +168,10 @@ def result(m, a):
         "write_cpu_us_per_request": writes["cpu_us_per_request"], "read_cpu_us_per_request": reads["cpu_us_per_request"],
         "stream_length_after": a.stream_length,
     }
+    # The stages of commit to visible as the services time them (runs before them have none).
+    if "stages" in probe_low:
+        r["stages"] = probe.get("stages", {})
+        r["stages_at_500"] = probe_low["stages"]
     r["write_vs_trivial"] = round(r["write_rps"] / r["ceiling_trivial_write_rps"], 3)
     r["write_vs_pg_insert"] = round(r["write_rps"] / r["ceiling_pg_insert_tps"], 3) if r["ceiling_pg_insert_tps"] else None
     r["read_vs_trivial"] = round(r["read_rps"] / r["ceiling_trivial_read_rps"], 3)
@@ -205,6 +209,15 @@ def result(m, a):
                                         judged=cold_to_steady["read"]),
     }
     return r
+
+
+def slowest(stages):
+    """The stage with the highest p50 (then p99), as a line for the log; None without stages."""
+    timed = {name: s for name, s in (stages or {}).items() if s.get("p50_ms") is not None}
+    if not timed:
+        return None
+    name, s = max(timed.items(), key=lambda item: (item[1]["p50_ms"], item[1]["p99_ms"] or 0))
+    return f"slowest stage: {name}, p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms over {s['count']} events"
 
 
 def row(r):
@@ -372,6 +385,8 @@ def main(argv):
         f.write(json.dumps(r, indent=2) + "\n")
     append_row(a.table, row(r))
     print(targets_log(r), file=sys.stderr)
+    if slowest(r.get("stages_at_500")):
+        print("commit to visible at 500 writes/s, " + slowest(r["stages_at_500"]), file=sys.stderr)
     print(json.dumps(r))
 
 

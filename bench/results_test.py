@@ -123,6 +123,9 @@ def taken_apart(run, directory):
     }
     for name in results.WARMED:
         measurements[name]["warmup"] = run["warmup"][name]
+    if "stages_at_500" in run:
+        measurements["probe"]["stages"] = run["stages"]
+        measurements["probe-low"]["stages"] = run["stages_at_500"]
     write_measurements(measurements, directory)
     baseline = run["baseline_cpu_us_per_write"]
     return [
@@ -300,6 +303,26 @@ class ResultsTest(unittest.TestCase):
         self.assertEqual(window("300"), 0)  # two alike, the JIT quiet: steady
         os.remove(windows_file)
         self.assertEqual(window("0"), 0)  # capped
+
+    def test_keeps_the_stages_of_both_probes_and_names_the_slowest(self):
+        _, run = self.example()
+        fast = {"p50_ms": 0.4, "p99_ms": 1.2, "count": 10000}
+        slow = {"p50_ms": 3.1, "p99_ms": 9.5, "count": 10000}
+        run["stages"] = {"commit_to_xadd": fast, "xadd_to_projector": slow}
+        run["stages_at_500"] = {"commit_to_xadd": slow, "xadd_to_projector": fast,
+                                "listener_to_reader": {"p50_ms": None, "p99_ms": None, "count": 0}}
+        out = os.path.join(self.directory, "run.json")
+        table = os.path.join(self.directory, "RESULTS.md")
+
+        done = subprocess.run(
+            [sys.executable, SCRIPT, "write", "--measurements", self.directory, "--out", out, "--table", table,
+             *taken_apart(run, self.directory)],
+            check=True, capture_output=True, text=True)
+
+        result = json.loads(done.stdout.splitlines()[-1])
+        self.assertEqual(result["stages"], run["stages"])
+        self.assertEqual(result["stages_at_500"], run["stages_at_500"])
+        self.assertIn("slowest stage: commit_to_xadd, p50 3.1 ms, p99 9.5 ms over 10000 events", done.stderr)
 
     def test_reads_rate_latencies_errors_and_cpu_per_request_from_a_wrk_run(self):
         cpu = {"write-service": 12.95, "postgres": 14.43, "other": 2.43, "busy": 37.57, "wall": 20.1}

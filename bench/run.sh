@@ -36,6 +36,7 @@ WRITE=http://127.0.0.1:${WRITE_PORT:-8081}
 PROJECTOR=http://127.0.0.1:${PROJECTOR_PORT:-8082}
 READ=http://127.0.0.1:${READ_PORT:-8083}
 WRITE_MANAGEMENT=http://127.0.0.1:${WRITE_MANAGEMENT_PORT:-9081}
+PROJECTOR_MANAGEMENT=http://127.0.0.1:${PROJECTOR_MANAGEMENT_PORT:-9082}
 READ_MANAGEMENT=http://127.0.0.1:${READ_MANAGEMENT_PORT:-9083}
 PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
 export PGHOST PGUSER
@@ -268,9 +269,11 @@ log "commit to visible: 2000 writes/s for ${PROBE_SECONDS}s"
 # about warm-up (it is the offered rate whenever the stack keeps up), and the paths it takes were warmed until steady
 # just before (writes, reads); only the read-your-writes wait (GET /read with min_version) is new to the JIT.
 bench probe --write "$WRITE" --read "$READ" --rate 1000 --seconds "$PROBE_WARM" >/dev/null
-bench probe --write "$WRITE" --read "$READ" --rate 2000 --seconds "$PROBE_SECONDS" >"$WORK/probe.json"
+# The stages of commit to visible, as the services time them (cqrs_stage_seconds), scraped around each window.
+STAGES=(--write-management "$WRITE_MANAGEMENT" --projector-management "$PROJECTOR_MANAGEMENT" --read-management "$READ_MANAGEMENT")
+bench probe --write "$WRITE" --read "$READ" --rate 2000 --seconds "$PROBE_SECONDS" "${STAGES[@]}" >"$WORK/probe.json"
 log "commit to visible: 500 writes/s for ${PROBE_SECONDS}s (below saturation)"
-bench probe --write "$WRITE" --read "$READ" --rate 500 --seconds "$PROBE_SECONDS" >"$WORK/probe-low.json"
+bench probe --write "$WRITE" --read "$READ" --rate 500 --seconds "$PROBE_SECONDS" "${STAGES[@]}" >"$WORK/probe-low.json"
 
 log "catch-up: projector paused, loading $CATCHUP_EVENTS events"
 bench caught-up --read "$READ" >/dev/null

@@ -1,8 +1,11 @@
 package io.cqrs.events;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The commit notifications the projector sends and the read service listens to: which keys reached which version.
@@ -11,6 +14,11 @@ import java.util.List;
  * notices only if, and when, the batch commits. A payload is one line per changed key, {@code <version> <key>},
  * separated by {@code \n}; keys never hold control characters, so the first space ends the version and the line
  * feed ends the key. PostgreSQL caps a payload below 8000 bytes, so a large batch sends several.
+ *
+ * <p>A payload may start with a header line, {@code 0 \tsent <epoch microseconds>}: when the projector sent it, just
+ * before its transaction commits, so that the read service can time the commit and the delivery. To a reader that
+ * predates the header it is a change of a key that cannot exist (keys hold no control characters) to version 0, which
+ * no cache entry or waiter is older than: ignored, so old and new readers and writers mix.
  */
 public final class RecordChanges {
 
@@ -23,20 +31,42 @@ public final class RecordChanges {
     /** One key that reached a version: its new value, or its tombstone. */
     public record Change(String key, long version) {}
 
+    /**
+     * What one payload says: the changes, and when the projector sent it (null when the payload has no header).
+     *
+     * @param sentAt the projector's clock right before its transaction committed
+     */
+    public record Notice(List<Change> changes, @Nullable Instant sentAt) {}
+
+    private static final String SENT = "0 \tsent ";
+
     private RecordChanges() {}
 
     /** The payloads that announce {@code changes}, each at most {@link #MAX_PAYLOAD_BYTES} long. */
     public static List<String> encode(List<Change> changes) {
+        return encode(changes, null);
+    }
+
+    /**
+     * The payloads that announce {@code changes}, each starting with the header that says they were sent at
+     * {@code sentAt} (none when null), each at most {@link #MAX_PAYLOAD_BYTES} long.
+     */
+    public static List<String> encode(List<Change> changes, @Nullable Instant sentAt) {
         var payloads = new ArrayList<String>();
-        var payload = new StringBuilder();
-        int bytes = 0;
+        if (changes.isEmpty()) {
+            return payloads;
+        }
+        String header = sentAt == null ? "" : SENT + ChronoUnit.MICROS.between(Instant.EPOCH, sentAt);
+        var payload = new StringBuilder(header);
+        int bytes = header.length() + 1;
         for (Change change : changes) {
             String line = change.version() + " " + change.key();
             int lineBytes = line.getBytes(StandardCharsets.UTF_8).length + 1;
-            if (bytes + lineBytes > MAX_PAYLOAD_BYTES && !payload.isEmpty()) {
+            if (bytes + lineBytes > MAX_PAYLOAD_BYTES && payload.length() > header.length()) {
                 payloads.add(payload.toString());
                 payload.setLength(0);
-                bytes = 0;
+                payload.append(header);
+                bytes = header.length() + 1;
             }
             if (!payload.isEmpty()) {
                 payload.append('\n');
@@ -44,9 +74,7 @@ public final class RecordChanges {
             payload.append(line);
             bytes += lineBytes;
         }
-        if (!payload.isEmpty()) {
-            payloads.add(payload.toString());
-        }
+        payloads.add(payload.toString());
         return payloads;
     }
 
@@ -56,8 +84,27 @@ public final class RecordChanges {
      * @throws IllegalArgumentException if a line is not {@code <version> <key>}
      */
     public static List<Change> decode(String payload) {
+        return read(payload).changes();
+    }
+
+    /**
+     * The changes one payload announces, and when it was sent if it says so.
+     *
+     * @throws IllegalArgumentException if a line is not {@code <version> <key>}, or the header not a time
+     */
+    public static Notice read(String payload) {
         var changes = new ArrayList<Change>();
+        Instant sentAt = null;
         for (String line : payload.split("\n")) {
+            if (line.startsWith(SENT)) {
+                try {
+                    long micros = Long.parseLong(line.substring(SENT.length()));
+                    sentAt = Instant.EPOCH.plus(micros, ChronoUnit.MICROS);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("not a '0 \\tsent <epoch micros>' header: " + line, e);
+                }
+                continue;
+            }
             int space = line.indexOf(' ');
             if (space < 1 || space == line.length() - 1) {
                 throw new IllegalArgumentException("not a '<version> <key>' line: " + line);
@@ -68,6 +115,6 @@ public final class RecordChanges {
                 throw new IllegalArgumentException("not a '<version> <key>' line: " + line, e);
             }
         }
-        return changes;
+        return new Notice(changes, sentAt);
     }
 }

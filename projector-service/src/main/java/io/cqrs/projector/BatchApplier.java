@@ -88,6 +88,9 @@ class BatchApplier {
      */
     void apply(StreamGroup group, List<StreamMessage<String, String>> entries, boolean redelivered, Retry retry) {
         long started = System.nanoTime();
+        if (!redelivered) {
+            metrics.taken(entries, clock.instant());
+        }
         Sorted batch = sort(group, entries, redelivered ? deliveries(group, entries) : Map.of());
         // Every entry not yet acknowledged stays claimed while the read database is away, the suspects' too.
         var held = new ArrayList<String>(entries.size());
@@ -130,6 +133,7 @@ class BatchApplier {
                                     failure.toString());
                         },
                         () -> keepClaimed(group, held));
+        metrics.transaction(batch.valid().size(), System.nanoTime() - started);
         Instant committedAt = clock.instant();
         var rejected = new ArrayList<>(batch.rejected());
         rejected.addAll(applied.isolated());

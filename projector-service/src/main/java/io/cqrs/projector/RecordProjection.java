@@ -6,6 +6,7 @@ import io.cqrs.projector.ProjectionBatch.Plan;
 import io.cqrs.projector.ProjectionBatch.Stored;
 import io.cqrs.stream.StreamEntryId;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.HashMap;
@@ -27,9 +28,11 @@ class RecordProjection {
     static final String PROJECTION = "records";
 
     private final JdbcClient jdbc;
+    private final Clock clock;
 
-    RecordProjection(JdbcClient jdbc) {
+    RecordProjection(JdbcClient jdbc, Clock clock) {
         this.jdbc = jdbc;
+        this.clock = clock;
     }
 
     /** What one applied batch changed. */
@@ -101,11 +104,13 @@ class RecordProjection {
                         PROJECTION)
                 .update();
         if (!plan.changes().isEmpty()) {
-            // Inside the transaction: PostgreSQL delivers the notices on commit, and never for a rolled-back batch.
+            // Inside the transaction: PostgreSQL delivers the notices on commit, and never for a rolled-back batch. The
+            // last statement before the commit: the time it says lets the read service time the commit and delivery.
             jdbc.sql("select pg_notify(?, payload) from unnest(?::text[]) as p(payload)")
                     .params(
                             RecordChanges.CHANNEL,
-                            RecordChanges.encode(plan.changes()).toArray(String[]::new))
+                            RecordChanges.encode(plan.changes(), clock.instant())
+                                    .toArray(String[]::new))
                     .query((rs, row) -> row)
                     .list();
         }

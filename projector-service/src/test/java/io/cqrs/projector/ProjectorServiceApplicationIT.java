@@ -74,6 +74,14 @@ class ProjectorServiceApplicationIT extends ProjectorTestSupport {
                 .contains("cqrs_stream_group_recreated_total{")
                 .contains("cqrs_projector_claimed_total{")
                 .contains("cqrs_projector_retries_total{");
+        // Timed right after the commit that made the entry visible in the read model: a moment later, maybe.
+        await().atMost(PATIENCE)
+                .untilAsserted(() -> assertThat(new LocalHttp(managementPort)
+                                .get("/actuator/prometheus")
+                                .body())
+                        .containsPattern("cqrs_stage_seconds_count\\{[^}]*stage=\"xadd_to_projector\"[^}]*} [1-9]")
+                        .containsPattern(
+                                "cqrs_stage_seconds_count\\{[^}]*stage=\"projector_transaction\"[^}]*} [1-9]"));
         // The stream gauges reuse a status up to a second old: a quiet group settles at zero lag.
         await().atMost(PATIENCE)
                 .untilAsserted(() -> assertThat(new LocalHttp(managementPort)

@@ -4,6 +4,7 @@ import io.cqrs.events.RecordDeleted;
 import io.cqrs.events.RecordEvent;
 import io.cqrs.events.RecordWritten;
 import io.cqrs.stream.StreamEntryId;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -24,7 +25,7 @@ public final class RealProjection {
     private final AtomicLong entrySequence = new AtomicLong();
 
     public RealProjection(JdbcClient jdbc, TransactionTemplate transactions) {
-        this.projection = new RecordProjection(jdbc);
+        this.projection = new RecordProjection(jdbc, Clock.systemUTC());
         this.transactions = transactions;
     }
 

@@ -69,6 +69,8 @@ class ReadServiceApplicationIT {
                 .contains("cqrs_read_count_flushed_reads_total{")
                 .contains("cqrs_read_notifications_connected{")
                 .contains("cqrs_read_waiters{")
+                .contains("cqrs_stage_seconds_bucket{application=\"read-service\",stage=\"notify_to_listener\",le=")
+                .contains("cqrs_stage_seconds_bucket{application=\"read-service\",stage=\"listener_to_reader\",le=")
                 .contains("cqrs_projection_lag_seconds{")
                 .contains("http_server_requests_seconds_bucket{");
     }

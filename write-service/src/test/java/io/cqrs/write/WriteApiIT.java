@@ -453,7 +453,8 @@ class WriteApiIT {
                 .contains("cqrs_outbox_published_total")
                 .contains("cqrs_outbox_publish_failures_total")
                 .contains("cqrs_write_group_commands_bucket")
-                .contains("http_server_requests_seconds_bucket");
+                .contains("http_server_requests_seconds_bucket")
+                .containsPattern("cqrs_stage_seconds_count\\{[^}]*stage=\"commit_to_xadd\"[^}]*} [1-9]");
     }
 
     private static java.util.Set<String> fieldNames(String json) {

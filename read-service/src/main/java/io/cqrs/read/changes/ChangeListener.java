@@ -4,12 +4,14 @@ import io.cqrs.events.RecordChanges;
 import io.cqrs.read.cache.NearCache;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
+import java.time.Instant;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +46,9 @@ class ChangeListener implements SmartLifecycle {
     private final VersionWaiters waiters;
     private final ListenerProperties properties;
     private final ExponentialBackOff backOff;
+    private final Timer notifyToListener;
+    // The wall clock, as the projector reads its own for the time it puts in a notice.
+    private final Clock clock = Clock.systemUTC();
     private final CountDownLatch stopping = new CountDownLatch(1);
     private volatile @Nullable Thread thread;
     private volatile @Nullable Connection connection;
@@ -61,6 +66,10 @@ class ChangeListener implements SmartLifecycle {
         this.properties = properties;
         this.backOff = new ExponentialBackOff(properties.reconnectMin().toMillis(), 2.0);
         this.backOff.setMaxInterval(properties.reconnectMax().toMillis());
+        // From the projector's NOTIFY (sent right before its transaction commits, its clock) to this listener having
+        // the
+        // notice: the commit, PostgreSQL's delivery and the listener's wake-up, once per change announced.
+        this.notifyToListener = VersionWaiters.stage(meters, "notify_to_listener");
         Gauge.builder("cqrs.read.notifications.connected", this, l -> l.isListening() ? 1 : 0)
                 .description("1 while the commit-notification listener is subscribed, else 0")
                 .register(meters);
@@ -173,9 +182,9 @@ class ChangeListener implements SmartLifecycle {
         if (!RecordChanges.CHANNEL.equals(notification.getName())) {
             return;
         }
-        List<RecordChanges.Change> changes;
+        RecordChanges.Notice notice;
         try {
-            changes = RecordChanges.decode(notification.getParameter());
+            notice = RecordChanges.read(notification.getParameter());
         } catch (IllegalArgumentException e) {
             // We cannot tell which keys moved, so nothing cached can be trusted.
             log.warn("Unreadable commit notification from backend {}: {}", notification.getPID(), e.getMessage());
@@ -184,11 +193,18 @@ class ChangeListener implements SmartLifecycle {
             waiters.wakeAll();
             return;
         }
-        for (RecordChanges.Change change : changes) {
+        Instant sentAt = notice.sentAt();
+        if (sentAt != null) {
+            long nanos = Math.max(0, Duration.between(sentAt, clock.instant()).toNanos());
+            for (int i = 0; i < notice.changes().size(); i++) {
+                notifyToListener.record(nanos, TimeUnit.NANOSECONDS);
+            }
+        }
+        for (RecordChanges.Change change : notice.changes()) {
             cache.versionReached(change.key(), change.version());
             waiters.versionReached(change.key(), change.version());
         }
-        log.debug("Commit notification with {} changes", changes.size());
+        log.debug("Commit notification with {} changes", notice.changes().size());
     }
 
     private Connection connect() throws SQLException {

@@ -2,6 +2,7 @@ package io.cqrs.read.changes;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -19,8 +20,11 @@ import org.springframework.stereotype.Component;
 public class VersionWaiters {
 
     private final ConcurrentHashMap<String, Set<Waiter>> byKey = new ConcurrentHashMap<>();
+    private final Timer listenerToReader;
 
     VersionWaiters(MeterRegistry meters) {
+        // From the listener waking a waiting read to that read having the record at its version from the database.
+        this.listenerToReader = stage(meters, "listener_to_reader");
         Gauge.builder("cqrs.read.waiters", this, VersionWaiters::size)
                 .description("GET /read requests waiting for a key to reach a version (read-your-writes)")
                 .register(meters);
@@ -32,6 +36,7 @@ public class VersionWaiters {
         private final String key;
         private final long minVersion;
         private final CompletableFuture<Void> woken = new CompletableFuture<>();
+        private volatile long notifiedAt;
 
         private Waiter(VersionWaiters owner, String key, long minVersion) {
             this.owner = owner;
@@ -48,10 +53,40 @@ public class VersionWaiters {
             }
         }
 
+        /** When a notification woke it ({@link System#nanoTime()}), or 0 if none did. */
+        public long notifiedAt() {
+            return notifiedAt;
+        }
+
         @Override
         public void close() {
             owner.remove(this);
         }
+    }
+
+    /**
+     * A read woken by a notification at {@code notifiedAt} ({@link Waiter#notifiedAt()}) found its version: the time
+     * since goes into {@code cqrs_stage_seconds{stage="listener_to_reader"}}. Nothing when {@code notifiedAt} is 0.
+     */
+    public void found(long notifiedAt) {
+        if (notifiedAt != 0) {
+            listenerToReader.record(Math.max(0, System.nanoTime() - notifiedAt), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /**
+     * A stage of an event's way from the write commit to a read that sees it, {@code cqrs_stage_seconds{stage=...}},
+     * named and bucketed as in the write and projector services. README "Metrics and health" says what each covers.
+     */
+    static Timer stage(MeterRegistry meters, String stage) {
+        return Timer.builder("cqrs.stage")
+                .description("Time events spend in one stage of their way from the write commit to a read that sees"
+                        + " them, by stage")
+                .tag("stage", stage)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofNanos(100_000))
+                .maximumExpectedValue(Duration.ofSeconds(10))
+                .register(meters);
     }
 
     /** Registers before the caller checks the database, so that a notification between check and wait is not lost. */
@@ -77,7 +112,8 @@ public class VersionWaiters {
         Set<Waiter> waiters = byKey.get(key);
         if (waiters != null) {
             for (Waiter waiter : waiters) {
-                if (waiter.minVersion <= version) {
+                if (waiter.minVersion <= version && !waiter.woken.isDone()) {
+                    waiter.notifiedAt = System.nanoTime();
                     waiter.woken.complete(null);
                 }
             }

@@ -88,12 +88,14 @@ class ReadService {
 
     private Found awaitVersionInSlot(String key, long minVersion, Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();
+        long notifiedAt = 0;
         while (true) {
             // Register first, then look: a notification arriving in between still wakes us.
             try (var waiter = waiters.register(key, minVersion)) {
                 long epoch = counter.epoch();
                 StoredRecord current = records.find(key).orElse(null);
                 if (versionOf(current) >= minVersion) {
+                    waiters.found(notifiedAt);
                     return new Found(current, true, epoch);
                 }
                 long remaining = deadline - System.nanoTime();
@@ -102,6 +104,7 @@ class ReadService {
                             key, minVersion, current == null ? null : current.version(), waits.retryAfterSeconds());
                 }
                 waiter.await(Duration.ofNanos(remaining));
+                notifiedAt = waiter.notifiedAt();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new VersionNotReached(key, minVersion, null, waits.retryAfterSeconds());

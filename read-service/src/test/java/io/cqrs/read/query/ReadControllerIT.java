@@ -51,6 +51,11 @@ class ReadControllerIT {
         return meters.get("cqrs.read.waiters").gauge().value();
     }
 
+    /** Events timed so far in one stage of the way from commit to visible ({@code cqrs_stage_seconds}). */
+    long timedIn(String stage) {
+        return meters.get("cqrs.stage").tag("stage", stage).timer().count();
+    }
+
     static String uniqueKey(String prefix) {
         return prefix + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
     }
@@ -290,6 +295,8 @@ class ReadControllerIT {
             CompletableFuture<HttpResponse<String>> read =
                     CompletableFuture.supplyAsync(() -> http.read(key, "min_version=2&wait_ms=10000"));
             await().atMost(Duration.ofSeconds(10)).until(() -> waiting() > waitingBefore);
+            long notifiedBefore = timedIn("notify_to_listener");
+            long foundBefore = timedIn("listener_to_reader");
             projector.write(key, "new", 2);
 
             HttpResponse<String> response = read.join();
@@ -297,6 +304,9 @@ class ReadControllerIT {
             assertThat(json(response).read("$.version", Integer.class)).isEqualTo(2);
             assertThat(json(response).read("$.value", String.class)).isEqualTo("new");
             assertThat(json(response).read("$.read_count", Integer.class)).isEqualTo(2);
+            // Both timed before the answer: the notice as the listener took it, the wake-up as the read found it.
+            assertThat(timedIn("notify_to_listener")).isGreaterThan(notifiedBefore);
+            assertThat(timedIn("listener_to_reader")).isGreaterThan(foundBefore);
         }
 
         @Test

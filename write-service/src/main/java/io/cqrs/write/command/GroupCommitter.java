@@ -139,8 +139,10 @@ class GroupCommitter implements SmartLifecycle {
             return;
         }
         Map<PendingUnit, Outcome> outcomes;
+        long committedAt;
         try {
             outcomes = transaction.commit(group, totalsSlot);
+            committedAt = System.nanoTime();
         } catch (DataAccessResourceFailureException | TransactionException e) {
             // Fail fast for a moment instead of making every queued request wait out a connection timeout.
             databaseUnavailableUntil = System.nanoTime() + DATABASE_PAUSE_NANOS;
@@ -170,11 +172,11 @@ class GroupCommitter implements SmartLifecycle {
             failAll(group, () -> e);
             return;
         }
-        handOver(outcomes);
+        handOver(outcomes, committedAt);
     }
 
     // The publisher answers the group's requests once their events were offered to Redis.
-    private void handOver(Map<PendingUnit, Outcome> outcomes) {
+    private void handOver(Map<PendingUnit, Outcome> outcomes, long committedAt) {
         var events = new ArrayList<RecordEvent>();
         outcomes.values().forEach(outcome -> {
             if (outcome instanceof Outcome.Applied applied) {
@@ -183,6 +185,7 @@ class GroupCommitter implements SmartLifecycle {
         });
         publisher.publish(
                 events,
+                committedAt,
                 streamIds ->
                         outcomes.forEach((unit, outcome) -> unit.outcome().complete(withEventIds(outcome, streamIds))));
     }

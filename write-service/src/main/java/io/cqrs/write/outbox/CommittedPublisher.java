@@ -1,6 +1,9 @@
 package io.cqrs.write.outbox;
 
 import io.cqrs.events.RecordEvent;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,32 +38,50 @@ public class CommittedPublisher implements SmartLifecycle {
     private final OutboxRepository outbox;
     private final OutboxProperties properties;
     private final TransactionTemplate transactions;
+    private final Timer commitToXadd;
     private final BlockingQueue<Committed> committed = new LinkedBlockingQueue<>();
     private volatile boolean running;
     private volatile long pausedUntilNanos = System.nanoTime();
     private @Nullable Thread thread;
 
     CommittedPublisher(
-            OutboxRelay relay, OutboxRepository outbox, OutboxProperties properties, TransactionTemplate transactions) {
+            OutboxRelay relay,
+            OutboxRepository outbox,
+            OutboxProperties properties,
+            TransactionTemplate transactions,
+            MeterRegistry meters) {
         this.relay = relay;
         this.outbox = outbox;
         this.properties = properties;
         this.transactions = transactions;
+        // The first stage of an event's way from the write commit to a read that sees it, named and bucketed as the
+        // projector and read services name and bucket theirs: from the group's commit returning to Redis' XADD reply
+        // (waiting for the publisher thread, the pipelined XADDs of every group it took), once per event published.
+        this.commitToXadd = Timer.builder("cqrs.stage")
+                .description("Time events spend in one stage of their way from the write commit to a read that sees"
+                        + " them, by stage")
+                .tag("stage", "commit_to_xadd")
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofNanos(100_000))
+                .maximumExpectedValue(Duration.ofSeconds(10))
+                .register(meters);
     }
 
-    /** A committed group's events, and who waits to hear which of them reached the stream. */
-    private record Committed(List<RecordEvent> events, Consumer<Map<Long, String>> answer) {}
+    /** A committed group's events, when it committed, and who waits to hear which of them reached the stream. */
+    private record Committed(List<RecordEvent> events, long committedAt, Consumer<Map<Long, String>> answer) {}
 
     /**
      * Hands over the events of a committed group. {@code answer} runs once they were offered to Redis, with command id
      * → stream entry id for those acknowledged in time; the others stay queued in the outbox.
+     *
+     * @param committedAt when the group's transaction committed, {@link System#nanoTime()}
      */
-    public void publish(List<RecordEvent> events, Consumer<Map<Long, String>> answer) {
+    public void publish(List<RecordEvent> events, long committedAt, Consumer<Map<Long, String>> answer) {
         if (!running) {
             answer.accept(Map.of()); // shutting down: the sweeper publishes them after the next start
             return;
         }
-        committed.add(new Committed(events, answer));
+        committed.add(new Committed(events, committedAt, answer));
     }
 
     private void run() {
@@ -97,6 +118,7 @@ public class CommittedPublisher implements SmartLifecycle {
         Map<Long, String> streamIds = Map.of();
         try {
             streamIds = publishNow(events);
+            timeStage(groups, streamIds);
         } finally {
             // Committed is committed: every request is answered, with the event ids Redis gave in time, if any.
             var published = streamIds;
@@ -108,6 +130,20 @@ public class CommittedPublisher implements SmartLifecycle {
             // The events are on the stream; the sweeper will publish them again, which the projector ignores.
             // (With the database gone, the transaction fails to begin or to roll back: TransactionException.)
             log.warn("Could not mark {} published events in the outbox: {}", streamIds.size(), e.getMessage());
+        }
+    }
+
+    private void timeStage(List<Committed> groups, Map<Long, String> streamIds) {
+        if (streamIds.isEmpty()) {
+            return;
+        }
+        long now = System.nanoTime();
+        for (Committed group : groups) {
+            for (RecordEvent event : group.events()) {
+                if (streamIds.containsKey(event.commandId())) {
+                    commitToXadd.record(now - group.committedAt(), TimeUnit.NANOSECONDS);
+                }
+            }
         }
     }
 
