@@ -4,6 +4,7 @@
 # 90 % of steady state.
 #
 #   bench/startup.sh [runs]      runs per case (default 1); prints one JSON object, also kept in bench/results/
+#   TARGETS="write-service" WINDOWS=60 bench/startup.sh    some services only, shorter
 #
 # A case is (cache: aot | plain) x (service). The stack runs (./stack.sh up starts it if needed); each run stops the one
 # service and starts it again with ./stack.sh up (STACK_AOT=auto or off), which starts only what is not running: a
@@ -26,7 +27,8 @@ declare -A PORT=([write-service]=${WRITE_PORT:-8081} [projector-service]=${PROJE
   [read-service]=${READ_PORT:-8083})
 declare -A SCRIPT=([write-service]=bench/write.lua [read-service]=bench/read.lua)
 WORK=$(mktemp -d)
-trap 'jobs -p | xargs -r kill 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# The raw measurements stay in $WORK when the script fails, for a look.
+trap 'jobs -p | xargs -r kill 2>/dev/null || true' EXIT
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 log() { printf '[startup] %s\n' "$*" >&2; }
 now() { date +%s.%N; }
@@ -44,7 +46,8 @@ watch_ready() { # watch_ready <service> <file>: appends "<service> <process star
   pid=$(<"$RUN_DIR/$service.pid")
   local start
   start=$(started_at "$pid")
-  until curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:${PORT[$service]}/readyz"; do sleep 0.1; done
+  # A JVM just started may take seconds for its first answer: wait for it rather than give up after 1 s.
+  until curl -sf -o /dev/null --max-time 10 "http://127.0.0.1:${PORT[$service]}/readyz"; do sleep 0.1; done
   printf '%s %s %s\n' "$service" "$start" "$(now)" >>"$2"
 }
 
@@ -60,7 +63,7 @@ run_once() { # run_once <aot|plain> <service> <n>: writes $WORK/<aot|plain>-<ser
   local up=$!
   watch_ready "$target" "$WORK/$name.ready" &
   until [[ -s $WORK/$name.ready ]]; do
-    kill -0 "$up" 2>/dev/null || [[ -s $WORK/$name.ready ]] || { cat "$WORK/$name.up" >&2; log "./stack.sh up failed"; exit 1; }
+    kill -0 "$up" 2>/dev/null || [[ -s $WORK/$name.ready ]] || { cat "$WORK/$name.up" >&2; log "./stack.sh up failed (raw data: $WORK)"; exit 1; }
     sleep 0.05
   done
   local i begin rps count=0
@@ -71,7 +74,7 @@ run_once() { # run_once <aot|plain> <service> <n>: writes $WORK/<aot|plain>-<ser
       sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
     printf '%s %s %s\n' "$begin" "$(now)" "${rps:-0}" >>"$WORK/$name.windows"
   done
-  wait "$up" || { cat "$WORK/$name.up" >&2; log "./stack.sh up failed"; exit 1; }
+  wait "$up" || { cat "$WORK/$name.up" >&2; log "./stack.sh up failed (raw data: $WORK)"; exit 1; }
   wait # the readiness watcher
   grep -h "^\[stack\]   " "$WORK/$name.up" | sed 's/^/    /' >&2
   log "$name: ready $(awk '{printf "%s %.1fs  ", $1, $3 - $2}' "$WORK/$name.ready")"
@@ -86,7 +89,7 @@ for service in write-service projector-service read-service; do
   break
 done
 for ((n = 1; n <= RUNS; n++)); do
-  for target in write-service projector-service read-service; do
+  for target in ${TARGETS:-write-service projector-service read-service}; do
     for mode in plain aot; do
       log "run $n: $target, $mode"
       run_once "$mode" "$target" "$n"
@@ -135,3 +138,4 @@ with open(out, "w") as f:
     json.dump(result, f, indent=1)
 print(json.dumps({"out": out, "steady_rps": result["steady_rps"], "summary": summary}))
 PY
+rm -rf "$WORK"
