@@ -357,7 +357,7 @@ ensure_redis() {
 }
 
 start_service() { # start_service <service>: in the background, output to .run/<service>.log, PID to .run/<service>.pid
-  local service=$1 port pid management variable logins=() launch how
+  local service=$1 port pid management variable logins=()
   port=$(port_of "$service")
   if pid=$(pid_of "$service"); then
     say "$service already runs (pid $pid, port $port)"
