@@ -11,6 +11,11 @@ RUN --mount=type=cache,target=/root/.m2 \
     test -n "${MODULE}" || { echo "build with --build-arg MODULE=<write-service|projector-service|read-service>"; exit 1; }; \
     ./mvnw -B -q -DskipTests -Dspotless.check.skip=true -pl "${MODULE}" -am package \
     && cp "${MODULE}/target/${MODULE}-"*.jar /app.jar
+# The extracted layout (the application's jar and lib/), the only one whose classes an AOT cache can hold; the sha256 of
+# the jar it came from tells the entrypoint whether a cache in /app/aot was made from this very build.
+RUN java -Djarmode=tools -jar /app.jar extract --destination /app \
+    && mv /app/"${MODULE}"-*.jar /app/app.jar \
+    && sha256sum /app.jar | cut -d' ' -f1 >/app/app.jar.sha256
 
 # Run on a JRE 25 as an unprivileged user; curl only for the healthcheck.
 FROM eclipse-temurin:25-jre-noble
@@ -20,8 +25,12 @@ RUN apt-get update \
     && groupadd --system cqrs \
     && useradd --system --gid cqrs --no-create-home --home-dir /app cqrs
 WORKDIR /app
-COPY --from=build --chown=root:root /app.jar /app/app.jar
+COPY --from=build --chown=root:root /app /app
+COPY --chown=root:root --chmod=755 ops/aot-entrypoint.sh /app/entrypoint.sh
+# The AOT cache's place: the entrypoint uses a cache made from this build, and trains one (written at stop) when a
+# volume is mounted here (docker-compose.yml does); without a volume the service simply runs without a cache.
+RUN mkdir /app/aot && chown cqrs:cqrs /app/aot
 USER cqrs
 # Each service is sized to be healthy with a 256 MB heap (DESIGN.md); override JAVA_TOOL_OPTIONS to change it.
 ENV JAVA_TOOL_OPTIONS="-Xmx256m -XX:+ExitOnOutOfMemoryError"
-ENTRYPOINT ["java", "-jar", "/app/app.jar"]
+ENTRYPOINT ["/app/entrypoint.sh"]

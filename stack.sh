@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The whole stack on this machine, without Docker: ./stack.sh up | down | status | logs [service]
+# The whole stack on this machine, without Docker: ./stack.sh up | down | status | logs [service] | train
 #
 # `up` builds the jars when they are missing or older than the sources, checks that PostgreSQL and Redis answer,
 # gives each service a database login of its own (creating the roles and the two databases when missing, each
 # database owned by the service that migrates it), generates API keys on the first run (unless CQRS_API_KEYS is set),
 # starts write-service, projector-service and read-service in the background (logs, PID files, keys and passwords in
-# .run/) and waits until all three are ready. `down` stops exactly the processes `up` started.
+# .run/) and waits until all three are ready. `down` stops exactly the processes `up` started. `train` makes each
+# service's AOT cache (JDK 25) from a run under load; `up` starts a service with its cache when the cache is current.
 # Settings come from the environment, then from an optional .env file (see .env.example); the environment wins.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -80,6 +81,10 @@ load_settings() {
   START_TIMEOUT=${STACK_START_TIMEOUT:-180}
   STOP_TIMEOUT=${STACK_STOP_TIMEOUT:-30}
   JAVA_OPTS=${STACK_JAVA_OPTS:--Xmx256m -XX:+ExitOnOutOfMemoryError}
+  AOT_DIR=$RUN_DIR/aot
+  TRAIN_STOP_TIMEOUT=${STACK_TRAIN_STOP_TIMEOUT:-300}
+  TRAINING=false
+  [[ ${STACK_AOT:-auto} =~ ^(auto|off)$ ]] || fail "STACK_AOT is '$STACK_AOT': auto (use a current AOT cache) or off"
 }
 
 port_of() { # port_of <service>: where it listens if up started it, else where it should (WRITE_PORT...)
@@ -124,12 +129,13 @@ jar_of() { # the newest <service>/target/<service>-<version>.jar (the repackaged
   printf '%s\n' "${jars:-$1/target/$1.jar}"
 }
 
-pid_of() { # the PID `up` recorded for <service>, if that process still runs our jar (a reused PID is not ours)
+pid_of() { # the PID `up` recorded for <service>, if that process still runs our jar (a reused PID is not ours); the
+  # jar's name, since a service with an AOT cache runs the copy extracted into .run/aot/<service>/
   local file=$RUN_DIR/$1.pid pid
   [[ -f $file ]] || return 1
   pid=$(<"$file")
   [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$(jar_of "$1")" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "/$(basename "$(jar_of "$1")")" || return 1
   printf '%s\n' "$pid"
 }
 
@@ -361,14 +367,16 @@ start_service() { # start_service <service>: in the background, output to .run/<
   check_port "$service"
   management=$(management_port_of "$service")
   for variable in $(service_logins "$service"); do logins+=("$variable=${!variable}"); done
+  launch_options "$service"
   # shellcheck disable=SC2086 # JAVA_OPTS holds several options on purpose
   SERVER_PORT=$port MANAGEMENT_PORT=$management nohup env "${logins[@]}" \
-    "$JAVA" $JAVA_OPTS -jar "$(jar_of "$service")" >"$RUN_DIR/$service.log" 2>&1 &
+    "$JAVA" $JAVA_OPTS "${LAUNCH[@]}" >"$RUN_DIR/$service.log" 2>&1 &
   pid=$!
   printf '%s\n' "$pid" >"$RUN_DIR/$service.pid"
   printf '%s\n' "$port" >"$RUN_DIR/$service.port"
   printf '%s\n' "$management" >"$RUN_DIR/$service.management-port"
   say "started $service (pid $pid, port $port, management port $management, log $RUN_DIR/$service.log)"
+  say "  $LAUNCH_NOTE"
 }
 
 check_port() { # check_port <service>: fail unless the service runs already or its ports are free
@@ -389,6 +397,116 @@ port_variable() { # port_variable <service> <field>: the variable naming its por
     IFS=: read -r -a fields <<<"$entry"
     [[ ${fields[0]} == "$1" ]] && printf '%s\n' "${fields[$2]}"
   done
+}
+
+# --- AOT cache ------------------------------------------------------------------------------------------------------
+# A JDK 25 AOT cache holds a service's classes loaded and linked, and the method profiles of a training run, so that
+# the JIT compiles the hot paths from the first requests on (README, "Start-up and the AOT cache"). The JVM only uses it
+# for the classpath it was made for, and the classes in a Spring Boot jar's nested jars cannot be cached: `train`
+# extracts each jar into .run/aot/<service>/ (the jar of the same name there, its libraries in lib/), runs that
+# under load with -XX:AOTCacheOutput and keeps, beside the cache, the sha256 of the jar it extracted and the JDK it ran
+# on. `up` uses the cache only while both are still those of now; a cache the JVM rejects anyway (damaged, other
+# options) it reports in the service's log and runs without it (-XX:AOTMode=auto), never failing the start.
+
+aot_home() { printf '%s\n' "$AOT_DIR/$1"; } # aot_home <service>: its extracted jar, its cache and their stamps
+
+jdk_build() { # the JDK's vendor, version and home: a cache from another JDK build is rejected by the JVM
+  "$JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *\(java\.vm\.vendor\|java\.vm\.version\|java\.home\) = //p'
+}
+
+aot_feature() { # true when the JDK has the one-step AOT cache (JEP 514, JDK 25)
+  (($(cqrs_java_feature "$JAVA") >= 25))
+}
+
+aot_state() { # aot_state <service>: prints "current", or why its cache is not used
+  local home jar
+  home=$(aot_home "$1")
+  jar=$(jar_of "$1")
+  if ! aot_feature; then
+    echo "no AOT cache: the JDK is older than 25"
+  elif [[ ! -s $home/$1.aot || ! -f $home/jar.sha256 || ! -f $home/jdk ]]; then
+    echo "no AOT cache ($home/$1.aot): ./stack.sh train makes one"
+  elif [[ $(sha256sum "$jar" | cut -d' ' -f1) != "$(<"$home/jar.sha256")" ]]; then
+    echo "AOT cache not used: it was made for an earlier build of $jar (./stack.sh train makes a new one)"
+  elif [[ $(jdk_build) != "$(<"$home/jdk")" ]]; then
+    echo "AOT cache not used: it was made on another JDK (./stack.sh train makes a new one)"
+  else
+    echo current
+  fi
+}
+
+launch_options() { # launch_options <service>: sets LAUNCH (the java arguments after JAVA_OPTS) and LAUNCH_NOTE
+  local service=$1 home state
+  home=$(aot_home "$service")
+  if $TRAINING; then
+    LAUNCH=(-XX:AOTCacheOutput="$home/$service.aot" -jar "$home/$(basename "$(jar_of "$service")")")
+    LAUNCH_NOTE="training: writes its AOT cache $home/$service.aot when it stops"
+    return
+  fi
+  state=$(aot_state "$service")
+  [[ ${STACK_AOT:-auto} != off || $state != current ]] || state="AOT cache not used (STACK_AOT=off)"
+  if [[ $state == current ]]; then
+    LAUNCH=(-XX:AOTMode=auto -XX:AOTCache="$home/$service.aot" -jar "$home/$(basename "$(jar_of "$service")")")
+    LAUNCH_NOTE="with its AOT cache $home/$service.aot ($(du -h "$home/$service.aot" | cut -f1))"
+  else
+    LAUNCH=(-jar "$(jar_of "$service")")
+    LAUNCH_NOTE=$state
+  fi
+}
+
+extract_jar() { # extract_jar <service>: a fresh extracted copy of its jar in .run/aot/<service>/, without a cache
+  local service=$1 home jar
+  home=$(aot_home "$service")
+  jar=$(jar_of "$service")
+  rm -rf "$home"
+  mkdir -p "$home"
+  "$JAVA" -Djarmode=tools -jar "$jar" extract --destination "$home" >/dev/null ||
+    fail "Cannot extract $jar into $home (see above)."
+  # The stamps are written once the cache is: until then the folder holds no usable cache.
+  sha256sum "$jar" | cut -d' ' -f1 >"$home/jar.sha256.pending"
+  jdk_build >"$home/jdk.pending"
+}
+
+train() {
+  mkdir -p "$RUN_DIR"
+  local service
+  for service in $(service_names); do
+    ! pid_of "$service" >/dev/null || fail "$service runs: training starts the services itself. ./stack.sh down first."
+  done
+  command -v curl >/dev/null || fail "curl is needed to check the services' health: apt-get install curl"
+  command -v wrk >/dev/null || fail "wrk is needed to load the services during training: apt-get install wrk"
+  select_java
+  aot_feature || fail "The AOT cache needs JDK 25 or newer; $JAVA is Java $(cqrs_java_feature "$JAVA")."
+  prepare
+  TRAINING=true
+  for service in $(service_names); do extract_jar "$service"; done
+  say "extracted the jars into $AOT_DIR/; starting the services in training mode"
+  start_all
+  local seconds=${STACK_TRAIN_SECONDS:-180} keys=$KEY_DIR
+  say "training: ${seconds}s of load through every API path (bench/train.sh)"
+  local loaded=true
+  WRITE_PORT=$(port_of write-service) READ_PORT=$(port_of read-service) \
+    WRITE_KEY=${STACK_TRAIN_WRITE_KEY:-$(cat "$keys/write" 2>/dev/null || true)} \
+    READ_KEY=${STACK_TRAIN_READ_KEY:-$(cat "$keys/read" 2>/dev/null || true)} \
+    bench/train.sh "$seconds" || loaded=false
+  say "stopping the services: each JVM writes its AOT cache as it exits (up to ${TRAIN_STOP_TIMEOUT}s)"
+  STOP_TIMEOUT=$TRAIN_STOP_TIMEOUT down
+  $loaded || fail "The training load failed (see above); the caches were not kept. Fix it and run ./stack.sh train again."
+  local home made=0
+  for service in $(service_names); do
+    home=$(aot_home "$service")
+    if [[ -s $home/$service.aot ]] && grep -q 'AOTCache creation is complete' "$RUN_DIR/$service.log"; then
+      mv "$home/jar.sha256.pending" "$home/jar.sha256"
+      mv "$home/jdk.pending" "$home/jdk"
+      say "$service: AOT cache $home/$service.aot, $(du -h "$home/$service.aot" | cut -f1)"
+      made=$((made + 1))
+    else
+      rm -f "$home/$service.aot"
+      say "$service: no AOT cache was written (see the end of $RUN_DIR/$service.log)"
+    fi
+  done
+  ((made == 3)) || fail "Not every service wrote its AOT cache; ./stack.sh up runs those without one from the plain jar."
+  say "./stack.sh up now starts each service with its AOT cache; train again after a new build or another JDK"
 }
 
 # --- API keys -------------------------------------------------------------------------------------------------------
@@ -435,16 +553,16 @@ await_ready() { # await_ready <service>: poll readiness until START_TIMEOUT; on 
   say "$service is ready on port $(port_of "$service")"
 }
 
-up() {
-  mkdir -p "$RUN_DIR"
-  command -v curl >/dev/null || fail "curl is needed to check the services' health: apt-get install curl"
-  select_java
+prepare() { # what the services need before they start: Redis, the databases and logins, free ports, keys, the jars
   ensure_redis
   prepare_databases
   local service
   for service in $(service_names); do check_port "$service"; done
   ensure_api_keys
   build_if_needed
+}
+
+start_all() {
   # The projector migrates the read database, so the read service starts once the projector is ready.
   start_service write-service
   start_service projector-service
@@ -452,6 +570,14 @@ up() {
   start_service read-service
   await_ready write-service
   await_ready read-service
+}
+
+up() {
+  mkdir -p "$RUN_DIR"
+  command -v curl >/dev/null || fail "curl is needed to check the services' health: apt-get install curl"
+  select_java
+  prepare
+  start_all
   local write_port read_port
   write_port=$(port_of write-service)
   read_port=$(port_of read-service)
@@ -547,6 +673,7 @@ load_settings
 case ${1:-} in
   up) up ;;
   down) down ;;
+  train) train ;;
   status) status ;;
   logs)
     shift
@@ -554,12 +681,14 @@ case ${1:-} in
     ;;
   *)
     cat >&2 <<'EOF'
-usage: ./stack.sh up | down | status | logs [write-service|projector-service|read-service]
+usage: ./stack.sh up | down | status | logs [write-service|projector-service|read-service] | train
   up      build the jars if stale, create the databases and the services' roles if missing, start the three
           services (each with its own database login), wait until ready
   down    stop the services started by up (TERM, then KILL after STACK_STOP_TIMEOUT seconds)
   status  PID, port and health of each service
   logs    follow the services' logs (all, or one)
+  train   make each service's AOT cache (JDK 25): run it under load for STACK_TRAIN_SECONDS (180), stop it;
+          up then starts each service with its cache while the jar and the JDK are those it was made with
 EOF
     exit 2
     ;;

@@ -18,6 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -72,9 +74,11 @@ class StackScriptIT {
             }
             leftByAnEarlierRun(readDb);
             markJarsAsBuilt();
+            aotCachesLeftBehind();
 
             String up = stackSh(environment, "up");
             assertThat(up).contains("created database " + writeDb.name(), "login role " + writeRole + " created");
+            assertAotCachesThatDoNotFitAreNotUsed(up);
 
             assertPasswordsAreKeptPrivately();
             assertRolesAreNotPrivileged(readDb);
@@ -124,6 +128,71 @@ class StackScriptIT {
                     .as("cqrs.jar." + service + " (set in system-tests/pom.xml)")
                     .isNotBlank();
             Files.setLastModifiedTime(Path.of(jar), FileTime.from(Instant.now()));
+        }
+    }
+
+    /**
+     * AOT caches that cannot be used: write-service's is damaged but stamped as made from this very jar on this JDK
+     * (so the script hands it to the JVM, which must skip it); read-service's was made from an earlier build.
+     */
+    private void aotCachesLeftBehind() throws IOException, InterruptedException {
+        if (Runtime.version().feature() < 25) {
+            return;
+        }
+        Path write = runDir.resolve("aot/write-service");
+        Path jar = Path.of(System.getProperty("cqrs.jar.write-service"));
+        Process extract = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Djarmode=tools",
+                        "-jar",
+                        jar.toString(),
+                        "extract",
+                        "--destination",
+                        write.toString())
+                .inheritIO()
+                .start();
+        assertThat(extract.waitFor(60, TimeUnit.SECONDS) && extract.exitValue() == 0)
+                .as("jar extracted")
+                .isTrue();
+        Files.write(write.resolve("write-service.aot"), new byte[4096]);
+        Files.writeString(write.resolve("jar.sha256"), sha256(jar) + "\n");
+        Files.writeString(
+                write.resolve("jdk"),
+                String.join(
+                                "\n",
+                                System.getProperty("java.home"),
+                                System.getProperty("java.vm.vendor"),
+                                System.getProperty("java.vm.version"))
+                        + "\n");
+        Path read = Files.createDirectories(runDir.resolve("aot/read-service"));
+        Files.write(read.resolve("read-service.aot"), new byte[4096]);
+        Files.writeString(read.resolve("jar.sha256"), "0".repeat(64) + "\n");
+        Files.copy(write.resolve("jdk"), read.resolve("jdk"));
+    }
+
+    private void assertAotCachesThatDoNotFitAreNotUsed(String up) throws IOException {
+        if (Runtime.version().feature() < 25) {
+            return;
+        }
+        assertThat(up)
+                .contains("with its AOT cache " + runDir.resolve("aot/write-service/write-service.aot"))
+                .contains("AOT cache not used: it was made for an earlier build of read-service/target/")
+                .contains("no AOT cache (" + runDir.resolve("aot/projector-service/projector-service.aot"));
+        assertThat(Files.readString(runDir.resolve("write-service.log")))
+                .as("the JVM says it skips the damaged cache")
+                .contains("An error has occurred while processing the AOT cache");
+    }
+
+    private static String sha256(Path file) throws IOException {
+        try (var in = Files.newInputStream(file)) {
+            var digest = MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 
