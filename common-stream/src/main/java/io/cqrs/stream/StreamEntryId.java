@@ -12,9 +12,20 @@ public record StreamEntryId(long millis, long sequence) implements Comparable<St
     public static StreamEntryId parse(String id) {
         int dash = id.indexOf('-');
         try {
-            return dash < 0
-                    ? new StreamEntryId(Long.parseLong(id), 0)
-                    : new StreamEntryId(Long.parseLong(id.substring(0, dash)), Long.parseLong(id.substring(dash + 1)));
+            return new StreamEntryId(millisOf(id), dash < 0 ? 0 : Long.parseLong(id, dash + 1, id.length(), 10));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a stream entry id: " + id, e);
+        }
+    }
+
+    /**
+     * The millisecond part of an id, read in place: for a figure per entry on a hot path, where {@link #parse} would
+     * allocate.
+     */
+    public static long millisOf(String id) {
+        int dash = id.indexOf('-');
+        try {
+            return Long.parseLong(id, 0, dash < 0 ? id.length() : dash, 10);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("not a stream entry id: " + id, e);
         }

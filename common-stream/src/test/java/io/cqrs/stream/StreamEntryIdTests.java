@@ -15,6 +15,13 @@ class StreamEntryIdTests {
     }
 
     @Test
+    void readsTheMillisecondsOfAnIdInPlace() {
+        assertThat(StreamEntryId.millisOf("1700000000000-3")).isEqualTo(1_700_000_000_000L);
+        assertThat(StreamEntryId.millisOf("42")).isEqualTo(42);
+        assertThatThrownBy(() -> StreamEntryId.millisOf("-3")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void takesTheSmallerOfTwoPossiblyAbsentIds() {
         var a = StreamEntryId.parse("1-0");
         var b = StreamEntryId.parse("2-0");

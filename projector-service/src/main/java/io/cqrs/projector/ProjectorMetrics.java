@@ -2,6 +2,7 @@ package io.cqrs.projector;
 
 import io.cqrs.stream.GroupStatus;
 import io.cqrs.stream.LazyRedisConnection;
+import io.cqrs.stream.StreamEntryId;
 import io.cqrs.stream.StreamInspector;
 import io.cqrs.stream.StreamStatus;
 import io.lettuce.core.StreamMessage;
@@ -179,12 +180,7 @@ class ProjectorMetrics {
     void taken(List<StreamMessage<String, String>> entries, Instant now) {
         long nowMicros = now.getEpochSecond() * 1_000_000 + now.getNano() / 1_000;
         for (var entry : entries) {
-            String id = entry.getId();
-            int dash = id.indexOf('-');
-            if (dash < 1) {
-                continue;
-            }
-            long addedMicros = Long.parseLong(id, 0, dash, 10) * 1_000;
+            long addedMicros = StreamEntryId.millisOf(entry.getId()) * 1_000;
             xaddToProjector.record(Math.max(0, nowMicros - addedMicros), TimeUnit.MICROSECONDS);
         }
     }
