@@ -37,8 +37,32 @@ class CommandRepository {
     /**
      * The states of {@code keys} that exist, locked for this transaction in key order (so groups never deadlock), and
      * the version floors of those the reconciliation found ahead in the read model.
+     *
+     * <p>When some of the keys are new, the transaction first takes the write database's key-creation lock, held until
+     * it commits, and reads those keys again: a concurrent transaction may have created them while this one waited, and
+     * then they are locked like any existing key. Without it, groups that create the same new keys at the same time
+     * (a bulk load of fresh keys through several committers or instances) collide on {@code commands(key, version)}
+     * or wait for each other's inserts, again at every retry. Only groups with new keys take it, one after the other.
      */
     LockedStates lockStates(Collection<String> keys) {
+        var locked = lockExisting(keys, true);
+        if (locked.states().size() < keys.size()) {
+            var missing = keys.stream()
+                    .filter(key -> !locked.states().containsKey(key))
+                    .toArray(String[]::new);
+            jdbc.sql("select pg_advisory_xact_lock(:lock)")
+                    .param("lock", KEY_CREATION_LOCK)
+                    .query((rs, row) -> row)
+                    .list();
+            locked.states().putAll(lockExisting(List.of(missing), false).states());
+        }
+        return locked;
+    }
+
+    /** The advisory lock (transaction scope) a group holds while it creates keys; an arbitrary constant of ours. */
+    static final long KEY_CREATION_LOCK = 0x6371_7273_6b65_7973L; // "cqrskeys"
+
+    private LockedStates lockExisting(Collection<String> keys, boolean withFloors) {
         var states = new HashMap<String, KeyState>();
         var floors = new HashMap<String, Long>();
         jdbc.sql("""
@@ -48,16 +72,19 @@ class CommandRepository {
                         select key, version, write_count, deleted, null::bigint as floor from locked
                         union all
                         select key, 0, 0, false, read_version from divergences
-                        where kind = 'ahead' and key = any(:keys)
-                        """).param("keys", keys.toArray(String[]::new)).query(rs -> {
-            long floor = rs.getLong("floor");
-            if (rs.wasNull()) {
-                var state = keyState(rs);
-                states.put(state.key(), state);
-            } else {
-                floors.put(rs.getString("key"), floor);
-            }
-        });
+                        where :withFloors and kind = 'ahead' and key = any(:keys)
+                        """)
+                .param("keys", keys.toArray(String[]::new))
+                .param("withFloors", withFloors)
+                .query(rs -> {
+                    long floor = rs.getLong("floor");
+                    if (rs.wasNull()) {
+                        var state = keyState(rs);
+                        states.put(state.key(), state);
+                    } else {
+                        floors.put(rs.getString("key"), floor);
+                    }
+                });
         return new LockedStates(states, floors);
     }
 

@@ -153,6 +153,54 @@ class GroupTransactionIT {
         assertThat(state(key)).isEqualTo(new KeyState(key, 2, 2, false));
     }
 
+    /**
+     * Groups that create the same new keys at the same time, as a bulk load of fresh keys through several committers
+     * does: each group must commit (no retry budget runs out) and every key ends with one command per write. Before
+     * new keys were created under a lock, the groups collided on {@code commands(key, version)} again at each retry.
+     */
+    @Test
+    void concurrentGroupsCreatingTheSameNewKeysAllCommit() throws Exception {
+        String prefix = key("fresh");
+        int committers = 4;
+        int rounds = 10;
+        int keysPerGroup = 200;
+        var failures = new java.util.concurrent.ConcurrentLinkedQueue<Throwable>();
+        for (int round = 0; round < rounds; round++) {
+            var start = new java.util.concurrent.CountDownLatch(1);
+            var threads = new java.util.ArrayList<Thread>();
+            for (int c = 0; c < committers; c++) {
+                var random = new java.util.Random(round * 31L + c);
+                var commands = new java.util.ArrayList<Command>();
+                for (int i = 0; i < keysPerGroup; i++) {
+                    commands.add(Command.write(prefix + "-" + round + "-" + random.nextInt(keysPerGroup * 2), "v"));
+                }
+                var unit = new PendingUnit(commands, null);
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        start.await();
+                        transaction.commit(List.of(unit), SLOT);
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            start.countDown();
+            for (Thread thread : threads) {
+                thread.join();
+            }
+        }
+
+        assertThat(failures).isEmpty();
+        assertThat(count(
+                        "select count(*) from key_state s where key like ? || '%' and version <> (select count(*)"
+                                + " from commands c where c.key = s.key)",
+                        prefix))
+                .as("keys whose version is not their number of commands")
+                .isZero();
+        assertThat(count("select count(*) from commands where key like ? || '%'", prefix))
+                .isEqualTo((long) committers * rounds * keysPerGroup);
+    }
+
     private static PendingUnit unit(@Nullable String idempotencyKey, Command... commands) {
         return new PendingUnit(
                 List.of(commands),
