@@ -111,7 +111,8 @@ public class ApiSecurityAutoConfiguration {
             ApiKeyCheck check,
             ProblemAnswers answers,
             SecurityProperties properties,
-            ObjectProvider<ApiAccess> access)
+            ObjectProvider<ApiAccess> access,
+            ObjectProvider<OperatorEndpoints> operatorEndpoints)
             throws Exception {
         var authenticate = new AuthenticationFilter(new ProviderManager(check), check);
         authenticate.setSecurityContextRepository(new RequestAttributeSecurityContextRepository());
@@ -131,7 +132,12 @@ public class ApiSecurityAutoConfiguration {
                 .authorizeHttpRequests(rules -> {
                     rules.dispatcherTypeMatchers(DispatcherType.ERROR).permitAll();
                     // The management port: bound to loopback by default, where Prometheus scrapes and health details
-                    // live. Operator endpoints that change anything will ask for the admin scope themselves.
+                    // live. Open, but for the operator endpoints a service declares, which need the admin scope.
+                    operatorEndpoints
+                            .orderedStream()
+                            .forEach(operator -> rules.requestMatchers(
+                                            EndpointRequest.to(operator.ids().toArray(String[]::new)))
+                                    .hasAuthority(Scope.ADMIN.authority()));
                     rules.requestMatchers(EndpointRequest.toAnyEndpoint()).permitAll();
                     // Liveness and readiness on the API port (/livez, /readyz), without details.
                     rules.requestMatchers(

@@ -14,6 +14,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
+import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.system.CapturedOutput;
@@ -40,6 +43,7 @@ import org.springframework.web.bind.annotation.RestController;
             "management.endpoint.health.group.readiness.show-details=never",
             "management.endpoint.health.group.readiness.show-components=never",
             "management.endpoint.health.show-details=always",
+            "management.endpoints.web.exposure.include=health,chores",
             "cqrs.security.rate-limit.per-second=1",
             "cqrs.security.rate-limit.burst=3",
             "logging.pattern.correlation=[%X{api_key:-}] "
@@ -75,6 +79,30 @@ class ApiSecurityIT {
         @GetMapping("/open")
         String open() {
             return "open";
+        }
+
+        /** An operator endpoint of this application: on the management port, admin keys only. */
+        @Endpoint(id = "chores")
+        static class Chores {
+            @ReadOperation
+            String list() {
+                return "chores";
+            }
+
+            @WriteOperation
+            String run() {
+                return "done";
+            }
+        }
+
+        @Bean
+        Chores chores() {
+            return new Chores();
+        }
+
+        @Bean
+        OperatorEndpoints operatorEndpoints() {
+            return OperatorEndpoints.of("chores");
         }
 
         @Bean
@@ -198,6 +226,25 @@ class ApiSecurityIT {
         assertThat(management.get("/actuator/health").body()).contains("components");
         assertThat(http.get("/actuator/health").statusCode()).isEqualTo(404);
         assertThat(http.anonymous().get("/actuator/health").statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void operatorEndpointsOnTheManagementPortNeedTheAdminScopeToReadOrChange() {
+        var management = new LocalHttp(managementPort);
+        assertRefused(management.anonymous().get("/actuator/chores"), 401, "unauthorized");
+        assertRefused(management.as(TestApiKeys.READER).get("/actuator/chores"), 403, "forbidden");
+        assertRefused(management.as(TestApiKeys.WRITER).postJson("/actuator/chores", "{}"), 403, "forbidden");
+
+        assertThat(management.as(TestApiKeys.ADMIN).get("/actuator/chores").body())
+                .isEqualTo("chores");
+        assertThat(management
+                        .as(TestApiKeys.ADMIN)
+                        .postJson("/actuator/chores", "{}")
+                        .body())
+                .isEqualTo("done");
+        assertThat(management.anonymous().get("/actuator/health").statusCode())
+                .as("the rest of the management port stays open")
+                .isEqualTo(200);
     }
 
     private static void assertRefused(HttpResponse<?> answer, int status, String type) {
