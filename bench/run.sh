@@ -16,7 +16,7 @@
 # whether it got there, and after how many seconds of load the throughput first reached 90 % of the measured one.
 #
 # Honours the stack's own settings: WRITE_PORT, PROJECTOR_PORT, READ_PORT, WRITE_MANAGEMENT_PORT,
-# READ_MANAGEMENT_PORT, EVENT_STREAM_NAME, STACK_RUN_DIR (where the API keys are), and passes the rest (WRITE_DB_URL,
+# PROJECTOR_MANAGEMENT_PORT, READ_MANAGEMENT_PORT, EVENT_STREAM_NAME, STACK_RUN_DIR (where the API keys are), and passes the rest (WRITE_DB_URL,
 # READ_DB_URL, STACK_DB_ROLE_PREFIX...) to ./stack.sh. BENCH_BASELINE_CPU_US_PER_WRITE: the stack's CPU per write
 # (µs, whole stack) of the build to beat, for the CPU target; without it that target is not judged.
 set -euo pipefail
@@ -69,8 +69,15 @@ stop_naive() { # TERM, then KILL after 30 s: the peer never runs beside the stac
   NAIVE_PID=""
 }
 
+# projector_group pause|resume: every projector of the group, through the projector's operator endpoint (admin key).
+PROJECTOR_PAUSED=false
+projector_group() {
+  curl -sf -o /dev/null -X POST -H "Authorization: Bearer ${ADMIN_KEY:-}" -H 'Content-Type: application/json' \
+    -d '{"scope":"group"}' "$PROJECTOR_MANAGEMENT/actuator/projector/$1"
+}
+
 cleanup() {
-  if [[ -n ${PAUSED_PID:-} ]]; then kill -CONT "$PAUSED_PID" 2>/dev/null || true; fi
+  if $PROJECTOR_PAUSED; then projector_group resume || log "could not resume the projectors: POST /actuator/projector/resume"; fi
   stop_naive
   psql -qX -d postgres -c "drop database if exists $CEILING_DB" -c "drop database if exists $NAIVE_DB with (force)" \
     >/dev/null 2>&1 || true
@@ -204,11 +211,14 @@ if ! answers "$WRITE" || ! answers "$PROJECTOR" || ! answers "$READ"; then
   CQRS_RATE_LIMIT_PER_SECOND=0 ./stack.sh up >&2
   STARTED_STACK=true
 fi
-# The API keys: those ./stack.sh generated, unless BENCH_WRITE_KEY / BENCH_READ_KEY name others (a stack started with
-# CQRS_API_KEYS of your own). A stack not started by this script keeps its own rate limit: 429s count as errors.
+# The API keys: those ./stack.sh generated, unless BENCH_WRITE_KEY / BENCH_READ_KEY / BENCH_ADMIN_KEY name others (a
+# stack started with CQRS_API_KEYS of your own). A stack not started by this script keeps its own rate limit: 429s count
+# as errors. The admin key pauses and resumes the projectors for the catch-up measurement.
 WRITE_KEY=${BENCH_WRITE_KEY:-$(cat "$RUN_DIR/api-keys/write" 2>/dev/null || true)}
 READ_KEY=${BENCH_READ_KEY:-$(cat "$RUN_DIR/api-keys/read" 2>/dev/null || true)}
-[[ -n $WRITE_KEY && -n $READ_KEY ]] || { log "no API keys: set BENCH_WRITE_KEY and BENCH_READ_KEY"; exit 1; }
+ADMIN_KEY=${BENCH_ADMIN_KEY:-$(cat "$RUN_DIR/api-keys/admin" 2>/dev/null || true)}
+[[ -n $WRITE_KEY && -n $READ_KEY && -n $ADMIN_KEY ]] ||
+  { log "no API keys: set BENCH_WRITE_KEY, BENCH_READ_KEY and BENCH_ADMIN_KEY"; exit 1; }
 export WRITE_KEY READ_KEY
 
 # service_pid <service> <port>: the process listening on the service's port, never the same jar of another stack on
@@ -275,14 +285,16 @@ bench probe --write "$WRITE" --read "$READ" --rate 2000 --seconds "$PROBE_SECOND
 log "commit to visible: 500 writes/s for ${PROBE_SECONDS}s (below saturation)"
 bench probe --write "$WRITE" --read "$READ" --rate 500 --seconds "$PROBE_SECONDS" "${STAGES[@]}" >"$WORK/probe-low.json"
 
-log "catch-up: projector paused, loading $CATCHUP_EVENTS events"
+log "catch-up: projectors paused, loading $CATCHUP_EVENTS events"
 bench caught-up --read "$READ" >/dev/null
-PAUSED_PID=$PROJECTOR_PID
-kill -STOP "$PROJECTOR_PID"
+# Paused through the operator endpoint (the group: every instance): the projector finishes its batch, then reads
+# nothing until resumed, and resumes where it stopped. The pause answers once this instance holds.
+PROJECTOR_PAUSED=true
+projector_group pause || { log "cannot pause the projectors: POST $PROJECTOR_MANAGEMENT/actuator/projector/pause"; exit 1; }
 bench load --write "$WRITE" --events "$CATCHUP_EVENTS" --keys $KEYS >"$WORK/load.json"
-log "catch-up: backlog loaded ($(field "$WORK/load.json" events_per_second) events/s through /write/batch), projector resumed"
-kill -CONT "$PROJECTOR_PID"
-PAUSED_PID=""
+log "catch-up: backlog loaded ($(field "$WORK/load.json" events_per_second) events/s through /write/batch), projectors resumed"
+projector_group resume || { log "cannot resume the projectors: POST $PROJECTOR_MANAGEMENT/actuator/projector/resume"; exit 1; }
+PROJECTOR_PAUSED=false
 bench caught-up --read "$READ" >"$WORK/caught-up.json"
 # The projector's janitor trims what every group acknowledged every 10 s: memory is judged after one trim.
 for _ in $(seq 30); do

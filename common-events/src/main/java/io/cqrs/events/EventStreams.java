@@ -29,4 +29,13 @@ public final class EventStreams {
     public static String reconciliationKey(String stream) {
         return stream + ":reconciliation";
     }
+
+    /**
+     * The hash in which operators pause the projectors of {@code stream}: field {@code <group>:paused} pauses every
+     * consumer of that group, {@code <group>:paused:<consumer>} says one instance was paused on its own. Every projector
+     * instance reads it between batches.
+     */
+    public static String controlKey(String stream) {
+        return stream + ":control";
+    }
 }

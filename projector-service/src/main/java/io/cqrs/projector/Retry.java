@@ -17,10 +17,17 @@ import org.springframework.util.backoff.ExponentialBackOff;
 final class Retry {
 
     private final ExponentialBackOff backOff;
+    private final Consumer<RuntimeException> failures;
     private final CountDownLatch stop = new CountDownLatch(1);
 
     Retry(ExponentialBackOff backOff) {
+        this(backOff, failure -> {});
+    }
+
+    /** @param failures hears of every failure retried, whichever attempt it was (the loop keeps the last one) */
+    Retry(ExponentialBackOff backOff, Consumer<RuntimeException> failures) {
         this.backOff = backOff;
+        this.failures = failures;
     }
 
     /** Ends the pauses, now and to come; whatever is retried unwinds with {@link Stopped}. */
@@ -42,7 +49,7 @@ final class Retry {
             Predicate<RuntimeException> propagates,
             Consumer<RuntimeException> onFailure,
             Runnable beforeNextAttempt) {
-        @Nullable BackOffExecution failures = null;
+        @Nullable BackOffExecution pauses = null;
         while (true) {
             try {
                 return attempt.get();
@@ -55,11 +62,12 @@ final class Retry {
                 if (stopped()) {
                     throw new Stopped();
                 }
+                failures.accept(e);
                 onFailure.accept(e);
-                if (failures == null) {
-                    failures = backOff.start();
+                if (pauses == null) {
+                    pauses = backOff.start();
                 }
-                pause(failures.nextBackOff());
+                pause(pauses.nextBackOff());
                 beforeNextAttempt.run();
             }
         }

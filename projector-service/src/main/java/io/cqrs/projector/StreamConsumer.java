@@ -5,6 +5,7 @@ import io.cqrs.stream.RedisConnections;
 import io.cqrs.stream.StreamEntryId;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
+import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Clock;
 import java.time.Duration;
@@ -31,9 +32,14 @@ import org.springframework.util.backoff.ExponentialBackOff;
  * one read ahead, or a batch read ahead and a batch of claimed entries. Redis or the read database failing means a
  * pause with exponential backoff and another try, never a skipped entry: an entry leaves the pending list only once
  * the read model holds it or the dead-letter stream does.
+ *
+ * <p>Operators pause and resume it ({@link PauseSwitch}): between batches the loop asks whether it may go on; a paused
+ * loop applies the batch it already read ahead, then reads and claims nothing, keeps its pending entries, and looks
+ * again every {@link PauseSwitch#CHECK_INTERVAL}. The public methods are the hooks of the operator endpoint
+ * ({@code io.cqrs.projector.control}): status, pause and resume; nothing else is public.
  */
 @Component
-class StreamConsumer implements SmartLifecycle {
+public class StreamConsumer implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(StreamConsumer.class);
 
@@ -51,9 +57,47 @@ class StreamConsumer implements SmartLifecycle {
     private final BatchBudget budget;
     private final ExponentialBackOff backOff;
     private final Clock clock;
+    private final PauseSwitch pause;
+    private final Object parking = new Object();
 
     // The thread of the current run and its stop signal; null while stopped.
     private volatile @Nullable Run current;
+
+    // What the status shows: whether the loop holds for a pause, the last entry it applied, its last failure.
+    private volatile boolean parked;
+    private volatile @Nullable String lastApplied;
+    private volatile @Nullable Failure lastFailure;
+
+    private record Failure(String description, Instant at) {}
+
+    /**
+     * This consumer as the operator endpoint shows it.
+     *
+     * @param running whether its loop runs (false before start and after stop)
+     * @param instancePaused whether this instance was paused on its own
+     * @param groupPaused whether the group is paused, as the loop last saw it
+     * @param parked whether the loop holds for the pause now (false while it finishes the batch in hand)
+     * @param position the last entry it applied, or null when it has applied none since it started
+     * @param lastError its last failure (retried), or null
+     * @param lastErrorAt when that failure happened
+     */
+    public record Status(
+            String stream,
+            String group,
+            String consumer,
+            boolean running,
+            boolean instancePaused,
+            boolean groupPaused,
+            boolean parked,
+            @Nullable String position,
+            @Nullable String lastError,
+            @Nullable Instant lastErrorAt) {
+
+        /** Whether a pause, of this instance or the group, applies to it. */
+        public boolean paused() {
+            return instancePaused || groupPaused;
+        }
+    }
 
     private record Run(Thread thread, Retry retry) {}
 
@@ -75,6 +119,84 @@ class StreamConsumer implements SmartLifecycle {
         this.clock = clock;
         this.backOff = new ExponentialBackOff(settings.retryBackoff().toMillis(), 2.0);
         this.backOff.setMaxInterval(settings.retryMaxBackoff().toMillis());
+        this.pause = new PauseSwitch(redis, group.stream(), group.group(), settings.consumer(), clock);
+    }
+
+    public Status status() {
+        var failure = lastFailure;
+        return new Status(
+                group.stream(),
+                group.group(),
+                settings.consumer(),
+                isRunning(),
+                pause.instancePaused(),
+                pause.groupPausedAsSeen(),
+                parked,
+                lastApplied,
+                failure == null ? null : failure.description(),
+                failure == null ? null : failure.at());
+    }
+
+    /** Pauses this instance: it finishes the batch in hand, then reads and claims nothing until resumed. */
+    public void pauseInstance() {
+        pause.instance(true);
+        log.info("Consumer {} of group {} asked to pause", settings.consumer(), group.group());
+    }
+
+    /** Resumes this instance (a pause of the whole group still holds it). */
+    public void resumeInstance() {
+        pause.instance(false);
+        log.info("Consumer {} of group {} asked to resume", settings.consumer(), group.group());
+    }
+
+    /**
+     * Pauses every consumer of the group, in every instance, those started later too (a field of the control hash in
+     * Redis); this one at once, the others within {@link PauseSwitch#CHECK_INTERVAL}. Redis failures reach the caller.
+     */
+    public void pauseGroup() {
+        pause.group(true);
+        log.info("Consumer group {} of stream {} paused", group.group(), group.stream());
+    }
+
+    /** Resumes the group (an instance paused on its own stays paused). Redis failures reach the caller. */
+    public void resumeGroup() {
+        pause.group(false);
+        log.info("Consumer group {} of stream {} resumed", group.group(), group.stream());
+    }
+
+    /** Whether the group is paused, as Redis holds it now (also refreshes what the loop sees). */
+    public boolean groupPaused() {
+        return pause.groupPausedNow();
+    }
+
+    /** Waits up to {@code patience} for the loop to hold for a pause; whether it does. */
+    public boolean awaitParked(Duration patience) {
+        long deadline = System.nanoTime() + patience.toNanos();
+        synchronized (parking) {
+            while (!parked && isRunning()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    parking.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return parked;
+                }
+            }
+            return parked;
+        }
+    }
+
+    /** The control hash's field in which {@code consumer} of {@code group} announces a pause of its own. */
+    public static String pauseField(String group, String consumer) {
+        return PauseSwitch.instanceField(group, consumer);
+    }
+
+    /** How long a running consumer of this configuration goes without reading at most: a poll and a timeout, twice. */
+    public Duration livenessWindow() {
+        return settings.pollInterval().plus(settings.commandTimeout()).multipliedBy(2);
     }
 
     @Override
@@ -83,7 +205,7 @@ class StreamConsumer implements SmartLifecycle {
             return;
         }
         // Each run has its own stop signal: a loop that stop() gave up waiting for cannot carry on in a new run.
-        var retry = new Retry(backOff);
+        var retry = new Retry(backOff, this::failed);
         var thread = Thread.ofPlatform()
                 .name("projector-" + settings.consumer())
                 .daemon(true)
@@ -105,6 +227,7 @@ class StreamConsumer implements SmartLifecycle {
         }
         current = null;
         run.retry().stop();
+        pause.wake();
         Duration patience =
                 settings.pollInterval().plus(settings.commandTimeout()).plusSeconds(5);
         try {
@@ -163,11 +286,15 @@ class StreamConsumer implements SmartLifecycle {
             // is applied now rather than left pending until another consumer claims it.
             var batch = takePrefetched(position);
             if (!batch.entries().isEmpty()) {
-                batches.apply(group, batch.entries(), false, position.retry);
+                apply(batch.entries(), false, position.retry);
             }
         } catch (RuntimeException e) {
             log.warn("Could not apply the batch read ahead before stopping; it stays pending: {}", e.toString());
         } finally {
+            synchronized (parking) {
+                parked = false;
+                parking.notifyAll();
+            }
             if (position.reader != null) {
                 position.reader.close();
             }
@@ -176,6 +303,11 @@ class StreamConsumer implements SmartLifecycle {
     }
 
     private void step(Position position) {
+        if (pause.holds()) {
+            hold(position);
+            return;
+        }
+        setParked(false);
         if (position.reader == null) {
             // Lettuce drops replies that outlast the timeout, while their entries land in our pending list.
             position.reader = connections.open(settings.pollInterval().plus(settings.commandTimeout()));
@@ -183,6 +315,7 @@ class StreamConsumer implements SmartLifecycle {
         var reader = position.reader;
         if (!position.groupReady) {
             group.create();
+            pause.clearStaleAnnouncement();
             position.groupReady = true;
         }
         // Our own pending entries once, from the start of our pending list, those past the delivery limit only once
@@ -210,11 +343,58 @@ class StreamConsumer implements SmartLifecycle {
         var batch =
                 position.prefetched != null ? takePrefetched(position) : await(read(reader, settings.pollInterval()));
         if (!batch.entries().isEmpty()) {
-            if (batch.full() && !position.retry.stopped()) {
+            if (batch.full() && !position.retry.stopped() && !pause.holds()) {
                 position.prefetched = read(reader, null);
             }
-            batches.apply(group, batch.entries(), false, position.retry);
+            apply(batch.entries(), false, position.retry);
         }
+    }
+
+    /**
+     * Paused: the batch read ahead is this consumer's already (delivered to it), so it is applied first; then the loop
+     * reads and claims nothing and looks again after {@link PauseSwitch#CHECK_INTERVAL}, or at once when woken.
+     */
+    private void hold(Position position) {
+        if (position.prefetched != null) {
+            var batch = takePrefetched(position);
+            if (!batch.entries().isEmpty()) {
+                apply(batch.entries(), false, position.retry);
+            }
+            return;
+        }
+        if (!parked) {
+            log.info(
+                    "Consumer {} of group {} paused{}; reading and claiming nothing until resumed",
+                    settings.consumer(),
+                    group.group(),
+                    lastApplied == null ? "" : " after entry " + lastApplied);
+            setParked(true);
+        }
+        pause.await();
+    }
+
+    private void setParked(boolean now) {
+        if (parked != now) {
+            synchronized (parking) {
+                parked = now;
+                parking.notifyAll();
+            }
+            if (!now) {
+                log.info("Consumer {} of group {} resumed", settings.consumer(), group.group());
+            }
+        }
+    }
+
+    /** Applies a batch this consumer holds, and remembers its last entry as the position the status shows. */
+    private void apply(List<StreamMessage<String, String>> entries, boolean redelivered, Retry retry) {
+        batches.apply(group, entries, redelivered, retry);
+        lastApplied = entries.getLast().getId();
+    }
+
+    private void failed(RuntimeException failure) {
+        String description = failure.toString();
+        lastFailure = new Failure(
+                description.length() > 500 ? description.substring(0, 500) + "…" : description, clock.instant());
     }
 
     /** Starts reading a batch of new entries; the first read waits up to {@code block} for some. */
@@ -262,7 +442,7 @@ class StreamConsumer implements SmartLifecycle {
             var batch = fill.batch();
             if (!batch.entries().isEmpty()) {
                 announce.accept(batch);
-                batches.apply(group, batch.entries(), true, retry);
+                apply(batch.entries(), true, retry);
             }
         }
     }

@@ -73,7 +73,8 @@ class ProjectorServiceApplicationIT extends ProjectorTestSupport {
                 .contains("cqrs_stream_trim_held_back_seconds{")
                 .contains("cqrs_stream_group_recreated_total{")
                 .contains("cqrs_projector_claimed_total{")
-                .contains("cqrs_projector_retries_total{");
+                .contains("cqrs_projector_retries_total{")
+                .contains("cqrs_projector_paused{");
         // Timed right after the commit that made the entry visible in the read model: a moment later, maybe.
         await().atMost(PATIENCE)
                 .untilAsserted(() -> assertThat(new LocalHttp(managementPort)

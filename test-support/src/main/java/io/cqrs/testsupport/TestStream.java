@@ -10,7 +10,7 @@ import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDeta
 
 /**
  * A stream name of its own for one test context, set as {@value #PROPERTY}; the stream and its dead-letter stream
- * (and the write side's epoch key) are deleted when the context closes, so runs that share a Redis never see each other's events.
+ * (and the write side's epoch key, the projectors' control hash) are deleted when the context closes, so runs that share a Redis never see each other's events.
  */
 public final class TestStream implements DisposableBean {
 
@@ -46,7 +46,13 @@ public final class TestStream implements DisposableBean {
     public void destroy() {
         RedisClient client = RedisClient.create(redisUri());
         try (var connection = client.connect()) {
-            connection.sync().del(name, EventStreams.deadLetterStream(name), EventStreams.epochKey(name));
+            connection
+                    .sync()
+                    .del(
+                            name,
+                            EventStreams.deadLetterStream(name),
+                            EventStreams.epochKey(name),
+                            EventStreams.controlKey(name));
         } finally {
             client.shutdown();
         }

@@ -1,6 +1,8 @@
 package io.cqrs.projector.audit;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -16,7 +18,8 @@ import tools.jackson.databind.json.JsonMapper;
  * Runs an operator's mutating call audited: a row in {@code operator_audit} of the read database and a log line before
  * it runs (who, what, with which parameters), completed with the outcome and a short result after it. When the row
  * cannot be written the operation does not run: the caller gets the database's failure, nothing happens unaudited. A
- * failure to complete the row after the operation is logged, never hidden behind the operation's own result.
+ * failure to complete the row after the operation is logged, never hidden behind the operation's own result. Each
+ * operation that ran is counted, {@code cqrs_operator_actions_total{operation, outcome=succeeded|failed}}.
  */
 @Component
 public class OperatorAudit {
@@ -28,10 +31,12 @@ public class OperatorAudit {
 
     private final JdbcClient jdbc;
     private final JsonMapper json;
+    private final MeterRegistry meters;
 
-    OperatorAudit(JdbcClient jdbc, JsonMapper json) {
+    OperatorAudit(JdbcClient jdbc, JsonMapper json, MeterRegistry meters) {
         this.jdbc = jdbc;
         this.json = json;
+        this.meters = meters;
     }
 
     /** One audited call, as {@code operator_audit} holds it. */
@@ -62,9 +67,11 @@ public class OperatorAudit {
         try {
             result = action.get();
         } catch (RuntimeException | Error e) {
+            count(operation, "failed");
             finish(id, who, operation, "failed", e.toString());
             throw e;
         }
+        count(operation, "succeeded");
         finish(id, who, operation, "succeeded", String.valueOf(result));
         return result;
     }
@@ -87,6 +94,16 @@ public class OperatorAudit {
                         rs.getString(7),
                         rs.getString(8)))
                 .list();
+    }
+
+    // Few values: operation names are the endpoints' own constants, never the caller's input.
+    private void count(String operation, String outcome) {
+        Counter.builder("cqrs.operator.actions")
+                .description("Operator calls that ran, audited, by operation and outcome")
+                .tag("operation", operation)
+                .tag("outcome", outcome)
+                .register(meters)
+                .increment();
     }
 
     private void finish(long id, String who, String operation, String outcome, String result) {

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cqrs.testsupport.RealServers;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
@@ -35,6 +37,11 @@ class OperatorAuditIT {
         JsonMapper json() {
             return JsonMapper.builder().build();
         }
+
+        @Bean
+        SimpleMeterRegistry meters() {
+            return new SimpleMeterRegistry();
+        }
     }
 
     @Autowired
@@ -42,6 +49,9 @@ class OperatorAuditIT {
 
     @Autowired
     JdbcClient jdbc;
+
+    @Autowired
+    MeterRegistry meters;
 
     @BeforeEach
     void signedInAsAnOperator() {
@@ -65,6 +75,7 @@ class OperatorAuditIT {
         assertThat(entry.outcome()).isEqualTo("succeeded");
         assertThat(entry.result()).isEqualTo("purged 3");
         assertThat(entry.finishedAt()).isNotNull();
+        assertThat(actions("deadletters.purge", "succeeded")).isEqualTo(1);
     }
 
     @Test
@@ -77,6 +88,7 @@ class OperatorAuditIT {
         var entry = audit.recent(1).getFirst();
         assertThat(entry.outcome()).isEqualTo("failed");
         assertThat(entry.result()).contains("no such group");
+        assertThat(actions("projector.reset", "failed")).isEqualTo(1);
     }
 
     @Test
@@ -90,6 +102,8 @@ class OperatorAuditIT {
         }
 
         assertThat(ran).isFalse();
+        assertThat(actions("projector.pause", "succeeded") + actions("projector.pause", "failed"))
+                .isZero();
     }
 
     @Test
@@ -98,5 +112,13 @@ class OperatorAuditIT {
         audit.run("second", Map.of(), () -> 2);
 
         assertThat(audit.recent(2)).extracting(OperatorAudit.Entry::operation).containsExactly("second", "first");
+    }
+
+    private double actions(String operation, String outcome) {
+        var counter = meters.find("cqrs.operator.actions")
+                .tag("operation", operation)
+                .tag("outcome", outcome)
+                .counter();
+        return counter == null ? 0 : counter.count();
     }
 }
