@@ -76,6 +76,23 @@ class DeadLetterEndpointIT extends DeadLetterTestSupport {
         }
 
         @Test
+        void readsABoundedNumberOfEntriesPerCallAndPagesOnWhenAFilterMatchesLittle() {
+            var ids = new ArrayList<String>();
+            for (int i = 0; i < DeadLetterStream.LIST_SCAN_LIMIT + 100; i++) {
+                ids.add(deadLetter(written(prefix + i, 1, 1), "APPLY_FAILED"));
+            }
+            String rare = deadLetter(written(prefix + "rare", 1, 1), "UNKNOWN_TYPE");
+
+            var first = json(admin().get("/actuator/deadletters?reason=UNKNOWN_TYPE"));
+            assertThat(first.read("$.entries", List.class)).isEmpty();
+            assertThat(first.read("$.next", String.class)).isEqualTo(ids.get(DeadLetterStream.LIST_SCAN_LIMIT - 1));
+
+            var second = json(admin().get("/actuator/deadletters?reason=UNKNOWN_TYPE&after=" + first.read("$.next")));
+            assertThat(second.read("$.entries[*].id", List.class)).containsExactly(rare);
+            assertThat(second.read("$.next", Object.class)).isNull();
+        }
+
+        @Test
         void countsDeadLettersByReason() {
             deadLetter(written(prefix + "a", 1, 1), "UNKNOWN_SCHEMA");
             deadLetter(written(prefix + "b", 1, 1), "APPLY_FAILED");
