@@ -451,6 +451,21 @@ class DeadLetterEndpointIT extends DeadLetterTestSupport {
             assertThat(json(answer).read("$.field", String.class)).isEqualTo(parts[1]);
         }
 
+        @ParameterizedTest
+        @ValueSource(strings = {"not json", "{\"id\": {\"nested\": 1}}", "[1, 2]"})
+        void refusesABodyThatIsNotAnObjectOfTextWithAProblem(String body) {
+            deadLetter(written(prefix + "a", 1, 1), "APPLY_FAILED");
+            long audited = auditCount();
+
+            var answer = admin().postJson("/actuator/deadletters/purge", body);
+
+            assertThat(answer.statusCode()).as(answer.body()).isEqualTo(400);
+            assertProblem(answer);
+            assertThat(json(answer).read("$.field", String.class)).isEqualTo("body");
+            assertThat(redis.xlen(dlq())).isEqualTo(1);
+            assertThat(auditCount()).isEqualTo(audited);
+        }
+
         @Test
         void doesNothingWhenTheAuditLogCannotBeWrittenAndSaysWhenToTryAgain() {
             deadLetter(written(prefix + "a", 1, 1), "APPLY_FAILED");
