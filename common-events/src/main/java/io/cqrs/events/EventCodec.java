@@ -64,12 +64,28 @@ public final class EventCodec {
      * @throws MalformedEventException if a field is missing or malformed, or the schema or type is unknown
      */
     public static RecordEvent decode(Map<String, String> fields) {
+        return decode(fields, SCHEMA);
+    }
+
+    /**
+     * The event held by {@code fields}, read by a consumer that reads schemas up to {@code highestSchema} only: how a
+     * test plays a consumer that predates the current schema (one that reads up to {@code SCHEMA - 1}). No consumer can
+     * read more than this codec knows.
+     *
+     * @throws IllegalArgumentException if {@code highestSchema} is negative or above {@link #SCHEMA}
+     * @throws MalformedEventException if a field is missing or malformed, or the schema or type is unknown
+     */
+    public static RecordEvent decode(Map<String, String> fields, int highestSchema) {
+        if (highestSchema < 0 || highestSchema > SCHEMA) {
+            throw new IllegalArgumentException(
+                    "a consumer reads schemas up to 0.." + SCHEMA + ", not " + highestSchema);
+        }
         long schema = number(fields, SCHEMA_FIELD);
-        if (schema < 1 || schema > SCHEMA) {
+        if (schema < 1 || schema > highestSchema) {
             throw new MalformedEventException(
                     Problem.UNKNOWN_SCHEMA,
                     SCHEMA_FIELD,
-                    "unknown schema " + schema + ", this consumer reads schema 1 to " + SCHEMA);
+                    "unknown schema " + schema + ", this consumer reads schema 1 to " + highestSchema);
         }
         String type = text(fields, TYPE);
         long commandId = number(fields, COMMAND_ID);

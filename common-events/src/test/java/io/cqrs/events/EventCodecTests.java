@@ -134,6 +134,25 @@ class EventCodecTests {
         }
 
         @Test
+        void rejectsTheCurrentSchemaWhenReadAsAConsumerThatPredatesIt() {
+            var fields = EventFixtures.writtenFields();
+
+            assertThatThrownBy(() -> EventCodec.decode(fields, EventCodec.SCHEMA - 1))
+                    .isInstanceOfSatisfying(
+                            MalformedEventException.class,
+                            e -> assertThat(e.problem()).isEqualTo(Problem.UNKNOWN_SCHEMA))
+                    .hasMessageContaining("unknown schema " + EventCodec.SCHEMA);
+            assertThat(EventCodec.decode(fields, EventCodec.SCHEMA)).isEqualTo(EventCodec.decode(fields));
+        }
+
+        @ParameterizedTest
+        @ValueSource(ints = {-1, EventCodec.SCHEMA + 1})
+        void neverReadsMoreSchemasThanItKnows(int highestSchema) {
+            assertThatThrownBy(() -> EventCodec.decode(EventFixtures.writtenFields(), highestSchema))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+
+        @Test
         void rejectsAnEmptyKey() {
             var fields = withFields(EventFixtures.writtenFields(), f -> f.put("key", ""));
 

@@ -37,12 +37,14 @@ class BatchApplier {
     private static final Logger log = LoggerFactory.getLogger(BatchApplier.class);
 
     private final DeliveryLimit limit;
+    private final int maxSchema;
     private final RecordProjection projection;
     private final ProjectorMetrics metrics;
     private final Clock clock;
 
     BatchApplier(ProjectorProperties properties, RecordProjection projection, ProjectorMetrics metrics, Clock clock) {
         this.limit = DeliveryLimit.of(properties.projector());
+        this.maxSchema = properties.projector().maxSchema();
         this.projection = projection;
         this.metrics = metrics;
         this.clock = clock;
@@ -181,7 +183,7 @@ class BatchApplier {
                 log.warn("Pending entry {} is no longer in stream {}; acknowledging it", entry.getId(), group.stream());
             } else {
                 try {
-                    var decoded = new Decoded(entry, EventCodec.decode(entry.getBody()), delivered);
+                    var decoded = new Decoded(entry, EventCodec.decode(entry.getBody(), maxSchema), delivered);
                     if (limit.suspect(delivered)) {
                         suspects.add(decoded);
                         continue; // acknowledged on its own, after the others

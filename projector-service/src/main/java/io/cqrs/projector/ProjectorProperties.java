@@ -1,7 +1,9 @@
 package io.cqrs.projector;
 
+import io.cqrs.events.EventCodec;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Positive;
@@ -17,7 +19,8 @@ import org.springframework.validation.annotation.Validated;
 /**
  * Where the projector reads ({@code cqrs.events.*}, shared with the other services) and how it consumes
  * ({@code cqrs.projector.*}); every setting has an environment variable in {@code application.properties}, but the
- * command timeout, which follows Boot's {@code spring.data.redis.timeout}.
+ * command timeout, which follows Boot's {@code spring.data.redis.timeout}, and the highest schema, which only tests
+ * lower.
  */
 @Validated
 @ConfigurationProperties("cqrs")
@@ -49,6 +52,10 @@ record ProjectorProperties(
      * @param trimInterval how often the janitor trims the stream below what every group has finished
      * @param trimWarnAge age of the oldest entry some group still needs above which the janitor warns
      * @param retryBackoff first pause after a failure of Redis or the read database; doubles up to the maximum
+     * @param maxSchema the highest event schema this projector applies; newer ones are dead-lettered
+     *     ({@code UNKNOWN_SCHEMA}). Never above what {@link EventCodec} reads, so no setting can make the projector accept
+     *     what it cannot decode; tests lower it to play a projector that predates the current schema (see
+     *     docs/schema-evolution.md). No environment variable: there is nothing to gain from lowering it in production
      */
     record Projector(
             @DefaultValue("") String consumer,
@@ -64,7 +71,10 @@ record ProjectorProperties(
             @DefaultValue("10s") @DurationMin(millis = 1) Duration trimInterval,
             @DefaultValue("5m") @DurationMin(millis = 0) Duration trimWarnAge,
             @DefaultValue("100ms") @DurationMin(millis = 1) Duration retryBackoff,
-            @DefaultValue("5s") @DurationMin(millis = 1) Duration retryMaxBackoff) {
+            @DefaultValue("5s") @DurationMin(millis = 1) Duration retryMaxBackoff,
+
+            @DefaultValue("" + EventCodec.SCHEMA) @Min(0) @Max(EventCodec.SCHEMA)
+            int maxSchema) {
 
         Projector {
             if (batchMaxBytes.toBytes() < 1) {

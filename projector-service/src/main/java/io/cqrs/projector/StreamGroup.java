@@ -1,6 +1,7 @@
 package io.cqrs.projector;
 
 import io.cqrs.events.EventStreams;
+import io.cqrs.projector.deadletters.DeadLetterFields;
 import io.cqrs.stream.LazyRedisConnection;
 import io.cqrs.stream.StreamEntryId;
 import io.lettuce.core.Consumer;
@@ -38,13 +39,13 @@ import org.slf4j.LoggerFactory;
 final class StreamGroup {
 
     /** Fields the dead-letter entry adds to the original entry's fields; prefixed so they never collide with them. */
-    static final String DLQ_REASON = "dlq_reason";
+    static final String DLQ_REASON = DeadLetterFields.REASON;
 
-    static final String DLQ_PROBLEM = "dlq_problem";
-    static final String DLQ_FIELD = "dlq_field";
-    static final String DLQ_ORIGINAL_ID = "dlq_original_id";
-    static final String DLQ_DELIVERIES = "dlq_deliveries";
-    static final String DLQ_CONSUMER = "dlq_consumer";
+    static final String DLQ_PROBLEM = DeadLetterFields.PROBLEM;
+    static final String DLQ_FIELD = DeadLetterFields.FIELD;
+    static final String DLQ_ORIGINAL_ID = DeadLetterFields.ORIGINAL_ID;
+    static final String DLQ_DELIVERIES = DeadLetterFields.DELIVERIES;
+    static final String DLQ_CONSUMER = DeadLetterFields.CONSUMER;
 
     private static final Logger log = LoggerFactory.getLogger(StreamGroup.class);
 

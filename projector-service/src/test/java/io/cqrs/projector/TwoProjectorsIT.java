@@ -52,7 +52,8 @@ class TwoProjectorsIT extends ProjectorTestSupport {
                 first.trimInterval(),
                 first.trimWarnAge(),
                 first.retryBackoff(),
-                first.retryMaxBackoff());
+                first.retryMaxBackoff(),
+                first.maxSchema());
         var second = new StreamConsumer(
                 new ProjectorProperties(properties.events(), secondSettings),
                 sharedRedis,
