@@ -33,42 +33,43 @@ public record ShadowTarget(String table, Scope scope) {
                 : Optional.of(new ShadowTarget(table, new Scope(fromKey, toKey, prefix)));
     }
 
+    // The projection's version guard ({newer}): the incoming row is newer, or corrects the state at the same version.
+    private static final String UPSERT = """
+            insert into {table} as r (key, value, version, write_count, deleted, created_at, updated_at, last_command_id)
+            select b.key, b.value, b.version, b.write_count, b.deleted, b.created_at, b.updated_at, b.last_command_id
+              from unnest(:keys::text[], :values::text[], :versions::bigint[], :write_counts::bigint[],
+                          :deleted::boolean[], :created_at::timestamptz[], :updated_at::timestamptz[],
+                          :command_ids::bigint[])
+                   as b(key, value, version, write_count, deleted, created_at, updated_at, last_command_id)
+             where {scope}
+             order by b.key
+            on conflict (key) do update
+               set value = case when {newer} then excluded.value else r.value end,
+                   version = case when {newer} then excluded.version else r.version end,
+                   write_count = case when {newer} then excluded.write_count else r.write_count end,
+                   deleted = case when {newer} then excluded.deleted else r.deleted end,
+                   updated_at = case when {newer} then excluded.updated_at else r.updated_at end,
+                   last_command_id = case when {newer} then excluded.last_command_id else r.last_command_id end,
+                   created_at = least(r.created_at, excluded.created_at)
+             where {newer} or excluded.created_at < r.created_at
+            """.replace("{scope}", Scope.condition("b.key")).replace(
+            "{newer}",
+            "(r.version < excluded.version or r.version = excluded.version"
+                    + " and (r.write_count, r.deleted) is distinct from (excluded.write_count, excluded.deleted))");
+
     /**
      * Merges rows into the shadow, those in scope only, with the projection's version guard: a row replaces the
-     * shadow's when its version is newer, or when at the same version it carries another state or an earlier creation
-     * time. So the copy from the write database and the events of the stream can arrive in any order: the highest
-     * version wins, and the key's first command gives its creation time.
+     * shadow's when its version is newer, or when at the same version it carries another state. Whatever its version,
+     * an earlier creation time is kept (as the projection backdates a row on a late event): an event may reach the
+     * shadow before the copy of its key, and the copy, read a moment earlier, then brings an older version but the
+     * key's real creation time, its first command's. So copy and events may arrive in any order: the highest version
+     * wins, and the earliest creation time.
      *
      * @param rows the projection's upsert parameters, one array per column: keys, values, versions, write counts,
      *     deletion flags, creation and update times (ISO-8601 texts), last command ids
      */
     public void upsert(JdbcClient jdbc, Object[] rows) {
-        scope.bind(jdbc.sql("insert into " + table + """
-                         as r (key, value, version, write_count, deleted, created_at, updated_at, last_command_id)
-                        select b.key, b.value, b.version, b.write_count, b.deleted, b.created_at, b.updated_at,
-                               b.last_command_id
-                          from unnest(:keys::text[], :values::text[], :versions::bigint[], :write_counts::bigint[],
-                                      :deleted::boolean[], :created_at::timestamptz[], :updated_at::timestamptz[],
-                                      :command_ids::bigint[])
-                               as b(key, value, version, write_count, deleted, created_at, updated_at,
-                                    last_command_id)
-                         where """ + Scope.condition("b.key") + """
-
-                         order by b.key
-                        on conflict (key) do update
-                           set value = excluded.value,
-                               version = excluded.version,
-                               write_count = excluded.write_count,
-                               deleted = excluded.deleted,
-                               created_at = least(r.created_at, excluded.created_at),
-                               updated_at = excluded.updated_at,
-                               last_command_id = excluded.last_command_id
-                         where r.version < excluded.version
-                            or r.version = excluded.version
-                               and (r.write_count, r.deleted, r.created_at)
-                                   is distinct from (excluded.write_count, excluded.deleted,
-                                                     least(r.created_at, excluded.created_at))
-                        """))
+        scope.bind(jdbc.sql(UPSERT.replace("{table}", table)))
                 .param("keys", rows[0])
                 .param("values", rows[1])
                 .param("versions", rows[2])

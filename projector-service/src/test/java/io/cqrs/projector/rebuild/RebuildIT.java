@@ -120,6 +120,9 @@ class RebuildIT {
     @Autowired
     TransactionTemplate transactions;
 
+    @Autowired
+    ShadowTable shadows;
+
     final DriverManagerDataSource writeDataSource =
             new DriverManagerDataSource(WRITE_DB.jdbcUrl(), WRITE_DB.username(), WRITE_DB.password());
     final JdbcClient truth = JdbcClient.create(writeDataSource);
@@ -515,6 +518,36 @@ class RebuildIT {
         writes.write(prefix + "after");
         awaitProjected();
         assertThat(row(prefix + "after")).isPresent();
+    }
+
+    @Test
+    void mergesCopyAndEventsInAnyOrderKeepingTheHighestVersionAndTheEarliestCreation() {
+        var shadow = new ShadowTarget(ShadowTarget.tableOf(999_999), Scope.ALL);
+        var first = java.time.Instant.parse("2026-11-28T10:00:00Z");
+        shadows.create(shadow);
+        try {
+            // The event of version 3 reaches the shadow before the copy of its key, which read version 2 a moment
+            // earlier; then a duplicate of version 3 and the event of version 2, late.
+            shadows.merge(shadow, List.of(copied(prefix + "k", 3, first.plusSeconds(3), first.plusSeconds(3))));
+            shadows.merge(shadow, List.of(copied(prefix + "k", 2, first, first.plusSeconds(2))));
+            shadows.merge(shadow, List.of(copied(prefix + "k", 3, first.plusSeconds(3), first.plusSeconds(3))));
+            shadows.merge(shadow, List.of(copied(prefix + "k", 2, first.plusSeconds(2), first.plusSeconds(2))));
+
+            var row = jdbc.sql("select version, value, created_at, updated_at from " + shadow.table())
+                    .query((rs, i) -> List.of(
+                            rs.getLong(1),
+                            rs.getString(2),
+                            rs.getObject(3, OffsetDateTime.class).toInstant(),
+                            rs.getObject(4, OffsetDateTime.class).toInstant()))
+                    .single();
+            assertThat(row).containsExactly(3L, "v3", first, first.plusSeconds(3));
+        } finally {
+            shadows.drop(shadow.table());
+        }
+    }
+
+    static CopiedRow copied(String key, long version, java.time.Instant createdAt, java.time.Instant updatedAt) {
+        return new CopiedRow(key, "v" + version, version, version, false, createdAt, updatedAt, version);
     }
 
     // --- helpers ---
