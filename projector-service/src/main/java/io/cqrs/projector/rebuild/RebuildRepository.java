@@ -128,7 +128,7 @@ class RebuildRepository {
     }
 
     void copyFinished(long id) {
-        jdbc.sql("update rebuilds set copy_finished_at = now() where id = ?")
+        jdbc.sql("update rebuilds set copy_finished_at = clock_timestamp() where id = ?")
                 .param(id)
                 .update();
     }
@@ -148,7 +148,7 @@ class RebuildRepository {
      */
     boolean finish(long id, RebuildState state, @Nullable String error, String differences) {
         return jdbc.sql("""
-                                update rebuilds set state = ?, error = ?, differences = ?::jsonb, finished_at = now()
+                                update rebuilds set state = ?, error = ?, differences = ?::jsonb, finished_at = clock_timestamp()
                                  where id = ? and finished_at is null
                                 """).params(state.label(), error, differences, id).update() > 0;
     }
@@ -165,7 +165,7 @@ class RebuildRepository {
     void switched(long id, long updated, long inserted, long deleted, double seconds) {
         jdbc.sql("""
                         update rebuilds
-                           set state = 'done', finished_at = now(), keys_updated = ?, keys_inserted = ?,
+                           set state = 'done', finished_at = clock_timestamp(), keys_updated = ?, keys_inserted = ?,
                                keys_deleted = ?, switch_seconds = ?
                          where id = ?
                         """).params(updated, inserted, deleted, seconds, id).update();
