@@ -23,12 +23,15 @@ readonly GENERATED_KEYS=(local-reader:read local-writer:write local-admin:admin)
 # Each service's database login: variable naming the user:variable naming its password:the role `up` makes when the
 # user variable is unset (STACK_DB_ROLE_PREFIX + this). write owns the write database, projector the read database;
 # reader (read-service) and reconciler (write-service's reconciliation) may only connect to the read database, and
-# what they may do there the projector grants after migrating it (db/migrations/read/afterMigrate.sql).
+# what they may do there the projector grants after migrating it (db/migrations/read/afterMigrate.sql); rebuilder
+# (the projector's rebuild) may only connect to the write database, and what it may read there the write service
+# grants after migrating it (db/migrations/write/afterMigrate.sql).
 readonly LOGINS=(
   WRITE_DB_USER:WRITE_DB_PASSWORD:write
   PROJECTOR_DB_USER:PROJECTOR_DB_PASSWORD:projector
   READ_DB_USER:READ_DB_PASSWORD:reader
   CQRS_RECONCILE_READ_DB_USER:CQRS_RECONCILE_READ_DB_PASSWORD:reconciler
+  CQRS_REBUILD_WRITE_DB_USER:CQRS_REBUILD_WRITE_DB_PASSWORD:rebuilder
 )
 
 say() { printf '[stack] %s\n' "$*"; }
@@ -67,6 +70,8 @@ load_settings() {
   KEY_DIR=$RUN_DIR/api-keys
   ROLE_DIR=$RUN_DIR/db-roles
   export WRITE_DB_URL=${WRITE_DB_URL:-jdbc:postgresql://127.0.0.1:5432/cqrs_write}
+  # The projector's rebuild reads the same write database unless told otherwise.
+  export CQRS_REBUILD_WRITE_DB_URL=${CQRS_REBUILD_WRITE_DB_URL:-$WRITE_DB_URL}
   export READ_DB_URL=${READ_DB_URL:-jdbc:postgresql://127.0.0.1:5432/cqrs_read}
   export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
   ADMIN_USER=${STACK_DB_ADMIN_USER:-postgres}
@@ -296,14 +301,18 @@ prepare_databases() { # each service's login, each database owned by the login t
     fail "psql is needed to check and create the databases and roles: apt-get install postgresql-client"
   resolve_logins
   local admin="STACK_DB_ADMIN_USER / STACK_DB_ADMIN_PASSWORD (a user that may create roles and databases), or give"
-  admin+=" every service its login (WRITE_DB_USER, PROJECTOR_DB_USER, READ_DB_USER, CQRS_RECONCILE_READ_DB_USER"
-  admin+=" and their *_PASSWORD) to have none created"
+  admin+=" every service its login (WRITE_DB_USER, PROJECTOR_DB_USER, READ_DB_USER, CQRS_RECONCILE_READ_DB_USER,"
+  admin+=" CQRS_REBUILD_WRITE_DB_USER and their *_PASSWORD) to have none created"
   parse_jdbc "$WRITE_DB_URL"
-  if managed WRITE_DB_USER; then
+  if managed WRITE_DB_USER || managed CQRS_REBUILD_WRITE_DB_USER; then
     check_server "$DB_HOST" "$DB_PORT" "$ADMIN_USER" "$ADMIN_PASSWORD" "$admin"
+    ! managed CQRS_REBUILD_WRITE_DB_USER ||
+      ensure_login "$DB_HOST" "$DB_PORT" CQRS_REBUILD_WRITE_DB_USER CQRS_REBUILD_WRITE_DB_PASSWORD
+  fi
+  if managed WRITE_DB_USER; then
     ensure_login "$DB_HOST" "$DB_PORT" WRITE_DB_USER WRITE_DB_PASSWORD
     ensure_database "$DB_HOST" "$DB_PORT" "$DB_NAME" "$ADMIN_USER" "$ADMIN_PASSWORD" "$WRITE_DB_USER"
-    own_database "$DB_HOST" "$DB_PORT" "$DB_NAME" "$WRITE_DB_USER" ""
+    own_database "$DB_HOST" "$DB_PORT" "$DB_NAME" "$WRITE_DB_USER" "$CQRS_REBUILD_WRITE_DB_USER"
   else
     check_server "$DB_HOST" "$DB_PORT" "$WRITE_DB_USER" "$WRITE_DB_PASSWORD" "WRITE_DB_USER / WRITE_DB_PASSWORD"
     ensure_database "$DB_HOST" "$DB_PORT" "$DB_NAME" "$WRITE_DB_USER" "$WRITE_DB_PASSWORD"
@@ -327,10 +336,13 @@ prepare_databases() { # each service's login, each database owned by the login t
 }
 
 service_logins() { # service_logins <service>: the variables it is started with: its own logins; for the projector
-  # also the names (not the passwords) of the logins it grants the read model to.
+  # also the names (not the passwords) of the logins it grants the read model to, for the write service the name of
+  # the one it grants the write database's tables to.
   case $1 in
-    write-service) echo WRITE_DB_USER WRITE_DB_PASSWORD CQRS_RECONCILE_READ_DB_USER CQRS_RECONCILE_READ_DB_PASSWORD ;;
-    projector-service) echo PROJECTOR_DB_USER PROJECTOR_DB_PASSWORD READ_DB_USER CQRS_RECONCILE_READ_DB_USER ;;
+    write-service) echo WRITE_DB_USER WRITE_DB_PASSWORD CQRS_RECONCILE_READ_DB_USER CQRS_RECONCILE_READ_DB_PASSWORD \
+      CQRS_REBUILD_WRITE_DB_USER ;;
+    projector-service) echo PROJECTOR_DB_USER PROJECTOR_DB_PASSWORD READ_DB_USER CQRS_RECONCILE_READ_DB_USER \
+      CQRS_REBUILD_WRITE_DB_USER CQRS_REBUILD_WRITE_DB_PASSWORD ;;
     read-service) echo READ_DB_USER READ_DB_PASSWORD ;;
   esac
 }
@@ -588,7 +600,7 @@ The stack is up (java: $JAVA):
   projector-service  http://127.0.0.1:$(port_of projector-service)   no API of its own (/livez, /readyz)
   read-service       http://127.0.0.1:$read_port   GET /read/{key}, /stats, /health
   actuator, no key, loopback only: http://127.0.0.1:{$(management_port_of write-service),$(management_port_of projector-service),$(management_port_of read-service)}/actuator/{health,prometheus}
-  database logins: write-service $WRITE_DB_USER (reconciliation: $CQRS_RECONCILE_READ_DB_USER), projector-service $PROJECTOR_DB_USER, read-service $READ_DB_USER$( ((${#MANAGED[@]} == 0)) || printf '\n  (passwords of the roles up made: %s/, readable by you only)' "$ROLE_DIR")
+  database logins: write-service $WRITE_DB_USER (reconciliation: $CQRS_RECONCILE_READ_DB_USER), projector-service $PROJECTOR_DB_USER (rebuild: $CQRS_REBUILD_WRITE_DB_USER), read-service $READ_DB_USER$( ((${#MANAGED[@]} == 0)) || printf '\n  (passwords of the roles up made: %s/, readable by you only)' "$ROLE_DIR")
 
 EOF
   if [[ -f $KEY_DIR/setting && $CQRS_API_KEYS == "$(<"$KEY_DIR/setting")" ]]; then

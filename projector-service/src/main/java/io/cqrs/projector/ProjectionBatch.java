@@ -69,6 +69,16 @@ final class ProjectionBatch {
     }
 
     /**
+     * Every key's newest event, with the key's earliest timestamp, whatever the read model holds: what a rebuild's
+     * shadow table gets, whose own version guard decides.
+     */
+    Rows newest() {
+        var rows = new Rows();
+        keys.values().forEach(events -> rows.add(events.newest, events.earliest));
+        return rows;
+    }
+
+    /**
      * What to change, given what the read model holds for the batch's keys (absent keys have no row yet).
      *
      * <p>An event counts as applied when its version is newer than the stored one, even if a newer event of the same

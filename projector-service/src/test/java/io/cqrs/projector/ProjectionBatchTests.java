@@ -48,6 +48,22 @@ class ProjectionBatchTests {
     }
 
     @Test
+    void givesARebuildsShadowEveryKeysNewestEventWhateverTheLiveTableHolds() {
+        var batch = ProjectionBatch.fold(List.of(written("b", 2, 2), deleted("a", 2, 1), written("a", 1, 1)));
+        // The live table holds both keys ahead: its plan writes nothing, the shadow still gets both keys.
+        var stored = Map.of("a", new Stored(9, false, 9, T0), "b", new Stored(9, false, 9, T0));
+
+        assertThat(batch.plan(stored).rows().keys()).isEmpty();
+        var parameters = batch.newest().parameters();
+        assertThat((String[]) parameters[0]).containsExactly("a", "b");
+        assertThat((String[]) parameters[1]).containsExactly(null, "b@2");
+        assertThat((long[]) parameters[2]).containsExactly(2, 2);
+        assertThat((boolean[]) parameters[4]).containsExactly(true, false);
+        assertThat((String[]) parameters[5])
+                .containsExactly(T0.plusSeconds(1).toString(), T0.plusSeconds(2).toString());
+    }
+
+    @Test
     void countsDuplicatesAndVersionsNotNewerThanTheStoredOneAsStale() {
         var stored = Map.of("a", new Stored(2, false, 2, T0.plusSeconds(1)));
 

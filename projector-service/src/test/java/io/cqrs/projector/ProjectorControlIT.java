@@ -507,7 +507,8 @@ class ProjectorControlIT extends ProjectorTestSupport {
                 first.trimInterval(),
                 first.trimWarnAge(),
                 first.retryBackoff(),
-                first.retryMaxBackoff());
+                first.retryMaxBackoff(),
+                first.maxSchema());
         return new StreamConsumer(
                 new ProjectorProperties(properties.events(), settings),
                 sharedRedis,

@@ -182,14 +182,22 @@ class ComposeFileTests {
         }
         assertThat(owners.keySet())
                 .containsExactlyInAnyOrder(
-                        "WRITE_DB_USER", "CQRS_RECONCILE_READ_DB_USER", "PROJECTOR_DB_USER", "READ_DB_USER");
-        assertThat(Set.copyOf(owners.values())).as("four distinct roles").hasSize(4);
+                        "WRITE_DB_USER",
+                        "CQRS_RECONCILE_READ_DB_USER",
+                        "PROJECTOR_DB_USER",
+                        "READ_DB_USER",
+                        "CQRS_REBUILD_WRITE_DB_USER");
+        assertThat(Set.copyOf(owners.values())).as("five distinct roles").hasSize(5);
         Map<String, String> projector = environment(composeService("projector-service"));
         assertThat(projector)
                 .as("the projector grants the read model to the logins the others use")
                 .containsEntry("READ_DB_USER", owners.get("READ_DB_USER"))
                 .containsEntry("CQRS_RECONCILE_READ_DB_USER", owners.get("CQRS_RECONCILE_READ_DB_USER"));
         assertThat(projector).doesNotContainKeys("READ_DB_PASSWORD", "CQRS_RECONCILE_READ_DB_PASSWORD");
+        assertThat(environment(composeService("write-service")))
+                .as("the write service grants the write database to the projector's rebuild login")
+                .containsEntry("CQRS_REBUILD_WRITE_DB_USER", owners.get("CQRS_REBUILD_WRITE_DB_USER"))
+                .doesNotContainKey("CQRS_REBUILD_WRITE_DB_PASSWORD");
         for (String database : List.of("write-db", "read-db")) {
             assertThat(list(composeService(database).get("volumes")))
                     .as(database + " runs db/roles/compose-init.sh on a new volume, with the SQL it needs")

@@ -58,6 +58,7 @@ class StackScriptIT {
     private final String projectorRole = prefix + "projector";
     private final String readerRole = prefix + "reader";
     private final String reconcilerRole = prefix + "reconciler";
+    private final String rebuilderRole = prefix + "rebuilder";
     private int runs;
     private final Path runDir = Path.of(System.getProperty("cqrs.system-tests.logs", "target/system-tests"))
             .toAbsolutePath()
@@ -228,7 +229,7 @@ class StackScriptIT {
         Path roles = runDir.resolve("db-roles");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(roles)))
                 .isEqualTo("rwx------");
-        for (String role : List.of(writeRole, projectorRole, readerRole, reconcilerRole)) {
+        for (String role : List.of(writeRole, projectorRole, readerRole, reconcilerRole, rebuilderRole)) {
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(roles.resolve(role))))
                     .as(role)
                     .isEqualTo("rw-------");
@@ -246,7 +247,8 @@ class StackScriptIT {
                             writeRole + " false",
                             projectorRole + " false",
                             readerRole + " false",
-                            reconcilerRole + " false");
+                            reconcilerRole + " false",
+                            rebuilderRole + " false");
         }
     }
 
@@ -277,6 +279,7 @@ class StackScriptIT {
         assertCannotConnect(projectorRole, writeDb);
         assertCannotConnect(readerRole, writeDb);
         assertCannotConnect(reconcilerRole, writeDb);
+        assertCannotConnect(rebuilderRole, readDb);
 
         try (Connection reader = as(readerRole, readDb)) {
             assertThat(rows("select count(*) from records", reader)).hasSize(1);
@@ -296,6 +299,15 @@ class StackScriptIT {
             assertDenied(reconciler, "update records set read_count = 0");
             assertDenied(reconciler, "select * from read_totals");
             assertDenied(reconciler, "select * from projection_state");
+        }
+        try (Connection rebuilder = as(rebuilderRole, writeDb)) {
+            assertThat(rows("select count(*) from key_state", rebuilder)).hasSize(1);
+            assertThat(rows("select count(*) from commands", rebuilder)).hasSize(1);
+            assertThat(rows("select count(*) from outbox", rebuilder)).hasSize(1);
+            assertDenied(rebuilder, "update key_state set version = 1");
+            assertDenied(rebuilder, "delete from commands");
+            assertDenied(rebuilder, "select * from idempotency_keys");
+            assertDenied(rebuilder, "create table mine (id int)");
         }
     }
 
@@ -420,7 +432,7 @@ class StackScriptIT {
 
     private void dropRoles(TestDatabase server) throws SQLException {
         try (Connection admin = adminOnServer(server)) {
-            for (String role : List.of(writeRole, projectorRole, readerRole, reconcilerRole)) {
+            for (String role : List.of(writeRole, projectorRole, readerRole, reconcilerRole, rebuilderRole)) {
                 admin.createStatement().execute("drop role if exists " + role);
             }
         }
