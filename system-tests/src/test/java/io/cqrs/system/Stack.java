@@ -48,7 +48,12 @@ final class Stack implements AutoCloseable {
                             "WRITE_DB_URL", writeDb.jdbcUrl(),
                             "WRITE_DB_USER", writeDb.username(),
                             "WRITE_DB_PASSWORD", writeDb.password())));
-            projector = service("projector-service", readDatabase(projectorSettings));
+            // The projector reads the write database only for a rebuild of the read model.
+            var projectorEnvironment = new HashMap<>(projectorSettings);
+            projectorEnvironment.put("CQRS_REBUILD_WRITE_DB_URL", writeDb.jdbcUrl());
+            projectorEnvironment.put("CQRS_REBUILD_WRITE_DB_USER", writeDb.username());
+            projectorEnvironment.put("CQRS_REBUILD_WRITE_DB_PASSWORD", writeDb.password());
+            projector = service("projector-service", readDatabase(projectorEnvironment));
             read = service("read-service", readDatabase(readSettings));
         } catch (RuntimeException e) {
             close();
