@@ -297,8 +297,13 @@ projector_group resume || { log "cannot resume the projectors: POST $PROJECTOR_M
 PROJECTOR_PAUSED=false
 bench caught-up --read "$READ" >"$WORK/caught-up.json"
 # The projector's janitor trims what every group acknowledged every 10 s: memory is judged after one trim.
+# The stream's length as the read service's /stats reports it (no redis-cli needed to watch the stream).
+stream_length() {
+  curl -s -H "Authorization: Bearer $READ_KEY" "$READ/stats" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["stream"]["length"] or 0)'
+}
 for _ in $(seq 30); do
-  (($(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" xlen "$STREAM") < 1000)) && break
+  (($(stream_length) < 1000)) && break
   sleep 1
 done
 
@@ -306,7 +311,7 @@ rss_mb() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 HEALTHY=true
 for service in "$WRITE" "$PROJECTOR" "$READ"; do answers "$service" || HEALTHY=false; done
 REDIS_AFTER=$(redis_memory)
-STREAM_LENGTH=$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" xlen "$STREAM")
+STREAM_LENGTH=$(stream_length)
 
 # The result file, its row in bench/RESULTS.md, and the result as the last line of output.
 python3 bench/results.py write --measurements "$WORK" --out "$OUT" --table bench/RESULTS.md \
