@@ -86,6 +86,26 @@ record ProjectorProperties(
             }
         }
 
+        /** The same settings for a consumer of another name: a second instance in one process, as tests run it. */
+        Projector withConsumer(String name) {
+            return new Projector(
+                    name,
+                    batchSize,
+                    batchMaxBytes,
+                    maxValueBytes,
+                    pollInterval,
+                    commandTimeout,
+                    claimIdle,
+                    claimInterval,
+                    maxDeliveries,
+                    suspectMaxBackoff,
+                    trimInterval,
+                    trimWarnAge,
+                    retryBackoff,
+                    retryMaxBackoff,
+                    maxSchema);
+        }
+
         private static String hostName() {
             String fromEnvironment = System.getenv("HOSTNAME");
             if (fromEnvironment != null && !fromEnvironment.isBlank()) {

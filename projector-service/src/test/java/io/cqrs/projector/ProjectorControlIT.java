@@ -493,22 +493,7 @@ class ProjectorControlIT extends ProjectorTestSupport {
 
     private StreamConsumer secondConsumer(String name) {
         var first = properties.projector();
-        var settings = new ProjectorProperties.Projector(
-                name,
-                first.batchSize(),
-                first.batchMaxBytes(),
-                first.maxValueBytes(),
-                first.pollInterval(),
-                first.commandTimeout(),
-                first.claimIdle(),
-                first.claimInterval(),
-                first.maxDeliveries(),
-                first.suspectMaxBackoff(),
-                first.trimInterval(),
-                first.trimWarnAge(),
-                first.retryBackoff(),
-                first.retryMaxBackoff(),
-                first.maxSchema());
+        var settings = first.withConsumer(name);
         return new StreamConsumer(
                 new ProjectorProperties(properties.events(), settings),
                 sharedRedis,

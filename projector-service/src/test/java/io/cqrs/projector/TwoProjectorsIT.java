@@ -38,22 +38,7 @@ class TwoProjectorsIT extends ProjectorTestSupport {
         awaitProjected();
         var before = state();
         var first = properties.projector();
-        var secondSettings = new ProjectorProperties.Projector(
-                "second-projector",
-                first.batchSize(),
-                first.batchMaxBytes(),
-                first.maxValueBytes(),
-                first.pollInterval(),
-                first.commandTimeout(),
-                first.claimIdle(),
-                first.claimInterval(),
-                first.maxDeliveries(),
-                first.suspectMaxBackoff(),
-                first.trimInterval(),
-                first.trimWarnAge(),
-                first.retryBackoff(),
-                first.retryMaxBackoff(),
-                first.maxSchema());
+        var secondSettings = first.withConsumer("second-projector");
         var second = new StreamConsumer(
                 new ProjectorProperties(properties.events(), secondSettings),
                 sharedRedis,
