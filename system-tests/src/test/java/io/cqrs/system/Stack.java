@@ -162,10 +162,21 @@ final class Stack implements AutoCloseable {
         return database;
     }
 
+    /** The stream and every key the services keep beside it: dead letters, epoch, reconciliation, control. */
+    static String[] allKeysOf(String stream) {
+        return new String[] {
+            stream,
+            EventStreams.deadLetterStream(stream),
+            EventStreams.epochKey(stream),
+            EventStreams.reconciliationKey(stream),
+            EventStreams.controlKey(stream)
+        };
+    }
+
     private void deleteStreams() {
         var client = RedisClient.create(redisUrl);
         try (var connection = client.connect()) {
-            connection.sync().del(stream, EventStreams.deadLetterStream(stream));
+            connection.sync().del(allKeysOf(stream));
         } finally {
             client.shutdown();
         }

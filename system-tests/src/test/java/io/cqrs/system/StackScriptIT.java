@@ -9,6 +9,7 @@ import io.cqrs.testsupport.LocalHttp;
 import io.cqrs.testsupport.TestApiKeys;
 import io.cqrs.testsupport.TestDatabase;
 import io.cqrs.testsupport.TestRedis;
+import io.lettuce.core.RedisClient;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -100,6 +101,7 @@ class StackScriptIT {
                 writeDb.close();
                 readDb.close();
                 dropRoles(readDb);
+                deleteStreams(environment.get("EVENT_STREAM_NAME"));
             }
         }
     }
@@ -428,6 +430,15 @@ class StackScriptIT {
     /** The database's URL without the administrative user and password the test URLs carry as parameters. */
     private static String url(TestDatabase database) {
         return database.jdbcUrl().replaceFirst("\\?.*$", "");
+    }
+
+    private static void deleteStreams(String stream) {
+        var client = RedisClient.create(TestRedis.url());
+        try (var connection = client.connect()) {
+            connection.sync().del(Stack.allKeysOf(stream));
+        } finally {
+            client.shutdown();
+        }
     }
 
     private void dropRoles(TestDatabase server) throws SQLException {
