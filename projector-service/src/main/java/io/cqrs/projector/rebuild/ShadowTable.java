@@ -97,9 +97,8 @@ class ShadowTable {
         if (rows.isEmpty()) {
             return 0;
         }
-        Object[] p = CopiedRow.parameters(rows);
         long[] found = rows.stream().mapToLong(r -> foundVersions.get(r.key())).toArray();
-        return jdbc.sql("update " + shadow.table() + """
+        return ShadowTarget.bindRows(jdbc.sql("update " + shadow.table() + """
                          t
                            set value = b.value, version = b.version, write_count = b.write_count, deleted = b.deleted,
                                created_at = b.created_at, updated_at = b.updated_at,
@@ -110,15 +109,7 @@ class ShadowTable {
                                as b(key, value, version, write_count, deleted, created_at, updated_at,
                                     last_command_id, found)
                          where t.key = b.key and t.version = b.found
-                        """)
-                .param("keys", p[0])
-                .param("values", p[1])
-                .param("versions", p[2])
-                .param("write_counts", p[3])
-                .param("deleted", p[4])
-                .param("created_at", p[5])
-                .param("updated_at", p[6])
-                .param("command_ids", p[7])
+                        """), CopiedRow.parameters(rows))
                 .param("found", found)
                 .update();
     }

@@ -69,7 +69,16 @@ public record ShadowTarget(String table, Scope scope) {
      *     deletion flags, creation and update times (ISO-8601 texts), last command ids
      */
     public void upsert(JdbcClient jdbc, Object[] rows) {
-        scope.bind(jdbc.sql(UPSERT.replace("{table}", table)))
+        bindRows(scope.bind(jdbc.sql(UPSERT.replace("{table}", table))), rows).update();
+    }
+
+    /**
+     * Binds the rows' columns (one array per column, in {@link #upsert}'s order) to the named parameters the shadow's
+     * statements read them from: {@code :keys}, {@code :values}, {@code :versions}, {@code :write_counts},
+     * {@code :deleted}, {@code :created_at}, {@code :updated_at}, {@code :command_ids}.
+     */
+    static JdbcClient.StatementSpec bindRows(JdbcClient.StatementSpec statement, Object[] rows) {
+        return statement
                 .param("keys", rows[0])
                 .param("values", rows[1])
                 .param("versions", rows[2])
@@ -77,7 +86,6 @@ public record ShadowTarget(String table, Scope scope) {
                 .param("deleted", rows[4])
                 .param("created_at", rows[5])
                 .param("updated_at", rows[6])
-                .param("command_ids", rows[7])
-                .update();
+                .param("command_ids", rows[7]);
     }
 }
