@@ -94,7 +94,6 @@ class ComposeFileTests {
     @Test
     void portsAgreeEverywhere() throws IOException {
         Map<String, String> readmePorts = readmeModulePorts();
-        String prometheus = Files.readString(ROOT.resolve("ops/prometheus.yml"));
         String stackScript = Files.readString(ROOT.resolve("stack.sh"));
         for (String service : SERVICES) {
             String port = placeholders(service).get("SERVER_PORT");
@@ -109,7 +108,9 @@ class ComposeFileTests {
             assertThat(list(composed.get("ports")))
                     .as("the management port is never published")
                     .noneMatch(published -> published.contains(management));
-            assertThat(prometheus).contains("\"" + service + ":" + management + "\"");
+            assertThat(prometheusTarget(service))
+                    .as("ops/prometheus.yml finds every " + service + " container through DNS, on its management port")
+                    .isEqualTo(Map.of("names", List.of(service), "type", "A", "port", Integer.parseInt(management)));
             assertThat(stackScript).contains(service + ":" + port + ":").contains(":" + management + ":");
         }
         assertThat(Files.readString(ROOT.resolve("docker-compose.yml")))
@@ -260,6 +261,25 @@ class ComposeFileTests {
         return service;
     }
 
+    /** The DNS discovery of a job of ops/prometheus.yml, without its refresh interval. */
+    private static Map<String, Object> prometheusTarget(String job) {
+        try (var reader = Files.newBufferedReader(ROOT.resolve("ops/prometheus.yml"))) {
+            Map<String, Object> prometheus = new Yaml().load(reader);
+            for (Object config : list(prometheus.get("scrape_configs"), Object.class)) {
+                if (job.equals(map(config).get("job_name"))) {
+                    assertThat(map(config)).containsEntry("metrics_path", "/actuator/prometheus");
+                    var discovery = new TreeMap<>(map(list(map(config).get("dns_sd_configs"), Object.class)
+                            .getFirst()));
+                    discovery.remove("refresh_interval");
+                    return discovery;
+                }
+            }
+            throw new AssertionError("ops/prometheus.yml has no job " + job);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     /** A service's environment, in either compose form (map, or list of NAME=value). */
     private static Map<String, String> environment(Map<String, Object> service) {
         Object environment = service.get("environment");
@@ -336,6 +356,11 @@ class ComposeFileTests {
     private static Map<String, Object> map(Object value) {
         assertThat(value).isInstanceOf(Map.class);
         return (Map<String, Object>) value;
+    }
+
+    private static List<Object> list(Object value, Class<Object> type) {
+        assertThat(value).isInstanceOf(List.class);
+        return ((List<?>) value).stream().map(type::cast).toList();
     }
 
     private static List<String> list(Object value) {
