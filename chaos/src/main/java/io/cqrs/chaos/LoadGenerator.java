@@ -93,17 +93,22 @@ final class LoadGenerator {
 
     /** p50 / p99 in ms of {@link #ackToVisibleMicros} for the read service on {@code port}, and how many. */
     String ackToVisible(int port) {
-        var micros = new ArrayList<>(ackToVisibleMicros.getOrDefault(port, new ConcurrentLinkedQueue<>()));
+        return percentiles(new ArrayList<>(ackToVisibleMicros.getOrDefault(port, new ConcurrentLinkedQueue<>())));
+    }
+
+    /** "p50=… p99=… n=…" of durations in microseconds, as milliseconds; "none" when there are none. */
+    static String percentiles(List<Long> micros) {
         if (micros.isEmpty()) {
             return "none";
         }
-        micros.sort(null);
+        var sorted = new ArrayList<>(micros);
+        sorted.sort(null);
         return String.format(
                 java.util.Locale.ROOT,
                 "p50=%.1fms p99=%.1fms n=%d",
-                micros.get(micros.size() / 2) / 1000.0,
-                micros.get(Math.min(micros.size() - 1, (int) (micros.size() * 0.99))) / 1000.0,
-                micros.size());
+                sorted.get(sorted.size() / 2) / 1000.0,
+                sorted.get(Math.min(sorted.size() - 1, (int) (sorted.size() * 0.99))) / 1000.0,
+                sorted.size());
     }
 
     private static int any(List<Integer> ports) {
