@@ -52,12 +52,7 @@ public final class EventCodec {
      */
     public static Map<String, String> encode(RecordEvent event, @Nullable String traceparent) {
         var fields = new LinkedHashMap<String, String>();
-        fields.put(
-                TYPE,
-                switch (event) {
-                    case RecordWritten w -> TYPE_WRITTEN;
-                    case RecordDeleted d -> TYPE_DELETED;
-                });
+        fields.put(TYPE, type(event));
         fields.put(SCHEMA_FIELD, Integer.toString(SCHEMA));
         fields.put(COMMAND_ID, Long.toString(event.commandId()));
         fields.put(KEY, event.key());
@@ -71,6 +66,14 @@ public final class EventCodec {
             fields.put(TRACEPARENT, traceparent);
         }
         return fields;
+    }
+
+    /** The {@code type} field of {@code event}: {@link #TYPE_WRITTEN} or {@link #TYPE_DELETED}. */
+    public static String type(RecordEvent event) {
+        return switch (event) {
+            case RecordWritten w -> TYPE_WRITTEN;
+            case RecordDeleted d -> TYPE_DELETED;
+        };
     }
 
     /**

@@ -5,9 +5,11 @@ import io.cqrs.events.MalformedEventException;
 import io.cqrs.events.RecordEvent;
 import io.cqrs.projector.RecordProjection.Outcome;
 import io.cqrs.stream.StreamEntryId;
+import io.cqrs.tracing.TraceContexts;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.models.stream.PendingMessage;
+import io.micrometer.tracing.Span;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,6 +18,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,13 +44,20 @@ class BatchApplier {
     private final RecordProjection projection;
     private final ProjectorMetrics metrics;
     private final Clock clock;
+    private final TraceContexts traces;
 
-    BatchApplier(ProjectorProperties properties, RecordProjection projection, ProjectorMetrics metrics, Clock clock) {
+    BatchApplier(
+            ProjectorProperties properties,
+            RecordProjection projection,
+            ProjectorMetrics metrics,
+            Clock clock,
+            TraceContexts traces) {
         this.limit = DeliveryLimit.of(properties.projector());
         this.maxSchema = properties.projector().maxSchema();
         this.projection = projection;
         this.metrics = metrics;
         this.clock = clock;
+        this.traces = traces;
     }
 
     private record Decoded(StreamMessage<String, String> entry, RecordEvent event, long deliveries) {}
@@ -151,6 +161,9 @@ class BatchApplier {
         }
         afterCommit(group, batch.ids(), retry, () -> group.ack(batch.ids()));
         Duration took = Duration.ofNanos(System.nanoTime() - started);
+        if (traces.enabled()) {
+            trace(group, batch, took);
+        }
         metrics.batch(batch.ids().size(), batch.bytes(), took);
         metrics.applied(applied.outcome(), committedAt);
         metrics.deadLettered(rejected.size());
@@ -297,6 +310,35 @@ class BatchApplier {
                     group.stream(),
                     failure.toString());
         });
+    }
+
+    /**
+     * One span per event of the batch that carries the trace context of its write, a child of the write's span: from the
+     * batch's start to its acknowledgement, the time the projection of that event took.
+     */
+    private void trace(StreamGroup group, Sorted batch, Duration took) {
+        Instant now = clock.instant();
+        long end = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+        long start = end - took.toNanos();
+        for (Decoded decoded : batch.valid()) {
+            String traceparent = EventCodec.traceparent(decoded.entry().getBody());
+            if (traceparent == null) {
+                continue;
+            }
+            RecordEvent event = decoded.event();
+            var span = traces.childOf(traceparent, "project " + EventCodec.type(event), start);
+            if (span != null) {
+                span.kind(Span.Kind.CONSUMER)
+                        .tag("cqrs.key", event.key())
+                        .tag("cqrs.command_id", event.commandId())
+                        .tag("cqrs.version", event.version())
+                        .tag("cqrs.stream", group.stream())
+                        .tag("cqrs.stream_id", decoded.entry().getId())
+                        .tag("cqrs.batch.entries", batch.ids().size())
+                        .start()
+                        .end(end, TimeUnit.NANOSECONDS);
+            }
+        }
     }
 
     private static List<RecordEvent> events(List<Decoded> decoded) {

@@ -1,5 +1,6 @@
 package io.cqrs.write.command;
 
+import io.cqrs.tracing.TraceContexts;
 import io.cqrs.write.command.CommandRepository.IdempotentRequest;
 import io.cqrs.write.command.PendingUnit.IdempotencyClaim;
 import io.cqrs.write.command.PendingUnit.Outcome;
@@ -27,13 +28,19 @@ class CommandService {
     private final CommandRepository commands;
     private final WriteProperties properties;
     private final MeterRegistry meters;
+    private final TraceContexts traces;
 
     CommandService(
-            GroupCommitter committer, CommandRepository commands, WriteProperties properties, MeterRegistry meters) {
+            GroupCommitter committer,
+            CommandRepository commands,
+            WriteProperties properties,
+            MeterRegistry meters,
+            TraceContexts traces) {
         this.committer = committer;
         this.commands = commands;
         this.properties = properties;
         this.meters = meters;
+        this.traces = traces;
     }
 
     /** What a request wrote, or — for a retry under the same Idempotency-Key — what its first attempt wrote. */
@@ -77,7 +84,7 @@ class CommandService {
         }
         Outcome outcome;
         try {
-            outcome = await(committer.submit(new PendingUnit(requested, claim)));
+            outcome = await(committer.submit(new PendingUnit(requested, claim, traces.current())));
         } catch (WriteStoreUnavailable e) {
             count(requested, "unavailable");
             throw e;
