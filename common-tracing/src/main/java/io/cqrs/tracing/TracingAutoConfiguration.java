@@ -7,14 +7,15 @@ import io.opentelemetry.sdk.trace.export.SpanExporter;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.micrometer.tracing.autoconfigure.MicrometerTracingAutoConfiguration;
 import org.springframework.boot.micrometer.tracing.autoconfigure.NoopTracerAutoConfiguration;
 import org.springframework.boot.micrometer.tracing.opentelemetry.autoconfigure.OpenTelemetryTracingAutoConfiguration;
 import org.springframework.context.annotation.Bean;
 
 /**
- * {@link TraceContexts} for the service's tracer (none while {@code management.tracing.export.enabled} is false), and,
- * with {@code cqrs.tracing.log-spans}, every finished span written to the log as one line of OTLP JSON.
+ * {@link TraceContexts} for the service's tracer (none while {@code cqrs.tracing.enabled} is false), and,
+ * with {@code cqrs.tracing.log-spans} ({@link TracingProperties}), every finished span written to the log as one line of OTLP JSON.
  */
 @AutoConfiguration(
         after = {
@@ -22,6 +23,7 @@ import org.springframework.context.annotation.Bean;
             NoopTracerAutoConfiguration.class,
             MicrometerTracingAutoConfiguration.class
         })
+@EnableConfigurationProperties(TracingProperties.class)
 public class TracingAutoConfiguration {
 
     @Bean
@@ -32,7 +34,7 @@ public class TracingAutoConfiguration {
     }
 
     @Bean
-    @ConditionalOnBooleanProperty("cqrs.tracing.log-spans")
+    @ConditionalOnBooleanProperty({TracingSwitch.ENABLED, "cqrs.tracing.log-spans"})
     SpanExporter spanLog() {
         return OtlpJsonLoggingSpanExporter.create();
     }

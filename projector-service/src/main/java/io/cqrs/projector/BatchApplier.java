@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 import org.springframework.stereotype.Component;
 
 /**
@@ -38,6 +39,12 @@ import org.springframework.stereotype.Component;
 class BatchApplier {
 
     private static final Logger log = LoggerFactory.getLogger(BatchApplier.class);
+
+    // MDC fields of the log lines about one entry: set only where a line is about one (a suspect, a dead letter), never
+    // per event of a batch, which is applied as one statement and logged as one line.
+    private static final String STREAM_ID = "stream_id";
+    private static final String KEY = "key";
+    private static final String COMMAND_ID = "command_id";
 
     private final DeliveryLimit limit;
     private final int maxSchema;
@@ -115,14 +122,24 @@ class BatchApplier {
         // The others are acknowledged by now: should a suspect crash the process, it takes nobody else with it.
         for (Decoded suspect : batch.suspects()) {
             metrics.suspect();
-            log.warn(
-                    "Entry {} of stream {} was delivered {} times without an acknowledgement (limit {}); applying it"
-                            + " alone",
-                    suspect.entry().getId(),
-                    group.stream(),
-                    suspect.deliveries(),
-                    limit.maxDeliveries());
-            finish(group, Sorted.alone(suspect), held, retry, System.nanoTime());
+            // Its stream id, key and command id in every log line while it is applied alone (structured logs: fields).
+            MDC.put(STREAM_ID, suspect.entry().getId());
+            MDC.put(KEY, suspect.event().key());
+            MDC.put(COMMAND_ID, Long.toString(suspect.event().commandId()));
+            try {
+                log.warn(
+                        "Entry {} of stream {} was delivered {} times without an acknowledgement (limit {}); applying it"
+                                + " alone",
+                        suspect.entry().getId(),
+                        group.stream(),
+                        suspect.deliveries(),
+                        limit.maxDeliveries());
+                finish(group, Sorted.alone(suspect), held, retry, System.nanoTime());
+            } finally {
+                MDC.remove(STREAM_ID);
+                MDC.remove(KEY);
+                MDC.remove(COMMAND_ID);
+            }
             held.removeFirst();
         }
     }
@@ -150,14 +167,17 @@ class BatchApplier {
         var rejected = new ArrayList<>(batch.rejected());
         rejected.addAll(applied.isolated());
         for (Rejected r : rejected) {
-            log.warn(
-                    "Dead-lettering entry {} of stream {} after {} deliveries: {} ({})",
-                    r.entry().getId(),
-                    group.stream(),
-                    r.deliveries(),
-                    r.rejection().reason(),
-                    r.rejection().problem());
-            afterCommit(group, batch.ids(), retry, () -> group.deadLetter(r.entry(), r.rejection(), r.deliveries()));
+            try (var inLogs = MDC.putCloseable(STREAM_ID, r.entry().getId())) {
+                log.warn(
+                        "Dead-lettering entry {} of stream {} after {} deliveries: {} ({})",
+                        r.entry().getId(),
+                        group.stream(),
+                        r.deliveries(),
+                        r.rejection().reason(),
+                        r.rejection().problem());
+                afterCommit(
+                        group, batch.ids(), retry, () -> group.deadLetter(r.entry(), r.rejection(), r.deliveries()));
+            }
         }
         afterCommit(group, batch.ids(), retry, () -> group.ack(batch.ids()));
         Duration took = Duration.ofNanos(System.nanoTime() - started);

@@ -28,8 +28,9 @@ import org.junit.jupiter.api.Test;
  * show as one trace: the write's server span is a child of the client's span, the projection's span a child of the
  * write's (its trace context travelled in the event), and the read's server span another child of the client's.
  *
- * <p>The three services run as processes, as in production, and write their spans to their logs as OTLP JSON
- * ({@code CQRS_TRACING_LOG_SPANS}); the test reads the spans back from there and prints the trace.
+ * <p>The three services run as processes, as in production, log in ECS JSON ({@code LOG_FORMAT=ecs}) and write their
+ * spans to their logs as OTLP JSON ({@code CQRS_TRACING_LOG_SPANS}); the test reads the spans back from there and
+ * prints the trace.
  */
 class TraceIT {
 
@@ -41,6 +42,7 @@ class TraceIT {
                         Map.of(
                                 "CQRS_TRACING_ENABLED", "true",
                                 "CQRS_TRACING_LOG_SPANS", "true",
+                                "LOG_FORMAT", "ecs",
                                 // Only what the client traces: no root spans of the services' own (probes, timers).
                                 "CQRS_TRACING_SAMPLING_PROBABILITY", "0",
                                 // Export finished spans within a fifth of a second, not Boot's 5 s.
@@ -143,9 +145,14 @@ class TraceIT {
         for (ServiceProcess service : List.of(stack.write, stack.projector, stack.read)) {
             try {
                 for (String line : Files.readAllLines(service.log(), StandardCharsets.UTF_8)) {
-                    int json = line.indexOf("{\"resource\"");
-                    if (json >= 0 && line.contains(traceId)) {
-                        spans.addAll(parse(line.substring(json), traceId));
+                    if (!line.contains(traceId) || !line.startsWith("{")) {
+                        continue;
+                    }
+                    // An ECS log line, its message a line of OTLP JSON.
+                    String message = JsonPath.parse(line).read("$.message", String.class);
+                    int json = message.indexOf("{\"resource\"");
+                    if (json >= 0) {
+                        spans.addAll(parse(message.substring(json), traceId));
                     }
                 }
             } catch (IOException e) {
