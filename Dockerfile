@@ -1,13 +1,17 @@
 # syntax=docker/dockerfile:1
 # One image recipe for the three services: docker build --build-arg MODULE=write-service . (docker-compose.yml does it).
+# Needs BuildKit (the cache mount, COPY --chmod): docker compose v2 and Docker 23+ use it by default; with Compose 1.x or
+# an older Docker, set DOCKER_BUILDKIT=1 (the classic builder stops at the first RUN --mount).
 
 # Build with the project's own Maven wrapper on a JDK 25; only the module asked for and what it depends on.
 FROM eclipse-temurin:25-jdk-noble AS build
 ARG MODULE
 WORKDIR /src
 COPY . .
-# Tests and the format check ran in CI (./mvnw -B verify); the cache mount keeps ~/.m2 between builds.
-RUN --mount=type=cache,target=/root/.m2 \
+# Tests and the format check ran in CI (./mvnw -B verify); the cache mount keeps ~/.m2 between builds. Compose builds
+# the three services at once, all with this one cache: locked, so that one build at a time writes to it (Maven's local
+# repository is not safe for concurrent writers).
+RUN --mount=type=cache,target=/root/.m2,sharing=locked \
     test -n "${MODULE}" || { echo "build with --build-arg MODULE=<write-service|projector-service|read-service>"; exit 1; }; \
     ./mvnw -B -q -DskipTests -Dspotless.check.skip=true -pl "${MODULE}" -am package \
     && cp "${MODULE}/target/${MODULE}-"*.jar /app.jar

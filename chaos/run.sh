@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The fault-injection suite (issue 8): starts its own PostgreSQL clusters and Redis on free loopback ports and the
-# three services from their jars, injects twelve faults under continuous writes and reads, and checks the read model
-# against the write database after each. Prints one summary line per scenario and a total line; exits non-zero on any
-# loss, mismatch or double application. Never touches the machine's own servers (5432, 6379).
+# The fault-injection suite (issue 8): starts its own PostgreSQL clusters (and a standby) and Redis on free loopback
+# ports and the services from their jars, scaled out (a read service on the standby), injects fourteen faults under
+# continuous writes and reads, and checks the read model against the write database after each. Prints one summary
+# line per scenario and a total line; exits non-zero on any loss, mismatch or double application. Never touches the
+# machine's own servers (5432, 6379).
 #
 #   chaos/run.sh              uses the jars in */target (builds them when missing)
 #   CQRS_CHAOS_BUILD=1 chaos/run.sh   rebuilds them first
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 case ${1:-faults} in
-  faults) main=io.cqrs.chaos.ChaosSuite limit=720 heap=256m ;;
+  faults) main=io.cqrs.chaos.ChaosSuite limit=900 heap=256m ;;
   # The hostile suite's own requests are large (forty 7.8 MB bodies at once): its client gets the room they need.
   hostile) main=io.cqrs.chaos.HostileInputSuite limit=600 heap=1g ;;
   *)

@@ -21,8 +21,11 @@ if ! grep -q " $dir " /proc/self/mountinfo || [ ! -w "$dir" ]; then
 fi
 
 echo "[aot] no AOT cache for this build in $dir: this run trains one, written when the service stops" >&2
-rm -f "$dir/app.aot" "$dir/app.aot.sha256" "$dir/training.aot"
-java -XX:AOTCacheOutput="$dir/training.aot" -jar "$jar" "$@" &
+# Instances of a scaled service share the volume: each trains into a file of its own and renames it into place (the
+# last to stop wins, whole), so that none writes over another's cache half-way.
+training="$dir/training.$(cat /proc/sys/kernel/hostname).aot"
+rm -f "$dir/app.aot" "$dir/app.aot.sha256" "$training"
+java -XX:AOTCacheOutput="$training" -jar "$jar" "$@" &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null || true' TERM INT
 status=0
@@ -30,8 +33,8 @@ status=0
 while kill -0 "$pid" 2>/dev/null; do
   wait "$pid" || status=$?
 done
-if [ -s "$dir/training.aot" ]; then
-  mv "$dir/training.aot" "$dir/app.aot"
+if [ -s "$training" ]; then
+  mv "$training" "$dir/app.aot"
   echo "$build" >"$dir/app.aot.sha256"
   echo "[aot] wrote $dir/app.aot: the next start uses it" >&2
 fi

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import io.cqrs.chaos.LoadGenerator.Tally;
 import io.cqrs.chaos.Scenario.Findings;
 import io.cqrs.testsupport.ServiceProcess;
+import io.cqrs.testsupport.TestApiKeys;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,10 +22,11 @@ import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.awaitility.core.ConditionTimeoutException;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The fault-injection suite (issue 8): its own PostgreSQL clusters (write and read database) and Redis on free
- * loopback ports, the three services from their jars, continuous concurrent writes and reads, twelve faults, and after
+ * loopback ports, the three services from their jars, continuous concurrent writes and reads, fourteen faults (everything scaled out: two write services, two projectors, a read service on the read database and one on its streaming standby), and after
  * each one a check of the read model against the write database. One summary line per scenario, a total line, and a
  * non-zero exit status on any loss, mismatch, double application or failed check.
  *
@@ -55,14 +57,21 @@ public final class ChaosSuite {
             "type record.written schema 1 command_id 1 key poison-5 value v version 1 write_count 1"
                     + " occurred_at yesterday");
 
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
     private final Path work;
     private final PostgresCluster writeDb;
     private final PostgresCluster readDb;
+    /** A streaming standby of the read database, which the second read service reads from. */
+    private final PostgresCluster readStandby;
+
     private final RedisServer redis;
     private final ServiceProcess write;
+    private final ServiceProcess secondWrite;
     private final ServiceProcess projector;
     private final ServiceProcess secondProjector;
     private final ServiceProcess read;
+    private final ServiceProcess standbyRead;
     private final LoadGenerator load;
     private final Checker checker;
     /** The running scenario's account of the load. */
@@ -75,48 +84,36 @@ public final class ChaosSuite {
         this.redis = servers.redis();
         this.writeDb = servers.writeDb();
         this.readDb = servers.readDb();
-        log("PostgreSQL clusters up: " + writeDb.jdbcUrl("cqrs_write") + ", " + readDb.jdbcUrl("cqrs_read") + "; Redis "
-                + redis.url());
+        this.readStandby = resources.add(PostgresCluster.standbyOf(work, pgBin, "read-standby", readDb));
+        log("PostgreSQL clusters up: " + writeDb.jdbcUrl("cqrs_write") + ", " + readDb.jdbcUrl("cqrs_read")
+                + " and its standby " + readStandby.jdbcUrl("cqrs_read") + "; Redis " + redis.url());
 
         // No rate limit: the load generator's keys may go as fast as the machine lets them, and a 429 would read as an
         // unexpected answer in a suite about faults, not limits (the limit has tests of its own).
         Map<String, String> shared =
                 Map.of("REDIS_URL", redis.url(), "EVENT_STREAM_NAME", STREAM, "CQRS_RATE_LIMIT_PER_SECOND", "0");
-        this.write = resources.add(new ServiceProcess(
-                "write-service",
-                ServiceJars.of(root, "write-service"),
-                work,
-                with(
-                        shared,
-                        "WRITE_DB_URL=" + writeDb.jdbcUrl("cqrs_write"),
-                        "READ_DB_URL=" + readDb.jdbcUrl("cqrs_read"),
-                        "CQRS_RECONCILE_PASS_INTERVAL=2s",
-                        "CQRS_RECONCILE_SETTLE=2s",
-                        "CQRS_RECONCILE_RECHECK_INTERVAL=500ms",
-                        "CQRS_OUTBOX_SWEEP_INTERVAL=200ms",
-                        "CQRS_OUTBOX_SWEEP_DELAY=500ms",
-                        "CQRS_OUTBOX_LOSS_CHECK_INTERVAL=1s"),
-                List.of("--cqrs.outbox.max-backoff=1s")));
+        // Everything scaled out: two write services, two projectors in one group, two read services, one on the read
+        // database's primary and one on its standby; the load goes to any of them.
+        this.write = resources.add(writeService(root, shared, "write-service"));
+        this.secondWrite = resources.add(writeService(root, shared, "write-service-2"));
         this.projector = resources.add(projector(root, shared, "projector-1"));
         this.secondProjector = resources.add(projector(root, shared, "projector-2"));
-        this.read = resources.add(new ServiceProcess(
-                "read-service",
-                ServiceJars.of(root, "read-service"),
-                work,
-                with(
-                        shared,
-                        "READ_DB_URL=" + readDb.jdbcUrl("cqrs_read"),
-                        "CQRS_READ_COUNT_FLUSH_INTERVAL=200ms",
-                        "CQRS_HEALTH_LAG_THRESHOLD=2s"),
-                List.of()));
+        this.read = resources.add(readService(root, shared, "read-service", readDb));
+        this.standbyRead = resources.add(readService(root, shared, "read-service-standby", readStandby));
         // The projector migrates the read database, so the read service starts after it.
         CompletableFuture.allOf(
                         CompletableFuture.runAsync(() -> start(write)),
                         CompletableFuture.runAsync(() -> start(projector)))
                 .join();
-        start(read);
-        log("services up: write " + write.port() + ", projector " + projector.port() + ", read " + read.port());
-        this.load = new LoadGenerator(write.port(), read.port());
+        CompletableFuture.allOf(
+                        CompletableFuture.runAsync(() -> start(secondWrite)),
+                        CompletableFuture.runAsync(() -> start(read)),
+                        CompletableFuture.runAsync(() -> start(standbyRead)))
+                .join();
+        log("services up: write " + write.port() + " and " + secondWrite.port() + ", projector " + projector.port()
+                + ", read " + read.port() + " and on the standby " + standbyRead.port());
+        this.load =
+                new LoadGenerator(List.of(write.port(), secondWrite.port()), List.of(read.port(), standbyRead.port()));
         this.checker = new Checker(writeDb, readDb, load);
     }
 
@@ -144,7 +141,9 @@ public final class ChaosSuite {
                 new Scenario("9-redis-snapshot-restore", this::restoreOlderRedisSnapshot),
                 new Scenario("10-projector-killed-holding", this::killProjectorHoldingEntriesRepeatedly),
                 new Scenario("11-stream-entries-deleted-by-hand", this::deleteStreamEntriesByHand),
-                new Scenario("12-read-db-restored-from-dump", this::restoreReadDbFromDump));
+                new Scenario("12-read-db-restored-from-dump", this::restoreReadDbFromDump),
+                new Scenario("13-standby-replay-paused", this::pauseStandbyReplay),
+                new Scenario("14-restart-standby", findings -> readStandby.restart()));
     }
 
     private int runAll(long started) {
@@ -163,6 +162,9 @@ public final class ChaosSuite {
             }
             totals = totals.plus(run(scenario));
         }
+        // Read-your-writes through the whole run, by read service: the write's 2xx to a ?min_version read answering it.
+        System.out.println("write acknowledged -> visible: primary's read service " + load.ackToVisible(read.port())
+                + "; standby's " + load.ackToVisible(standbyRead.port()));
         System.out.println(totals.line((System.nanoTime() - started) / 1_000_000_000L));
         return totals.clean() ? 0 : 1;
     }
@@ -193,7 +195,7 @@ public final class ChaosSuite {
     private void loseRedisData(Findings findings) {
         // The projector frozen first, so that the stream holds published events it has not consumed: without
         // the write side's replay, they would be lost with Redis' data.
-        double replaysBefore = metric(write, "cqrs_outbox_replays_total");
+        double replaysBefore = writeMetric("cqrs_outbox_replays_total");
         projector.pause();
         try {
             long length = redis.length(STREAM);
@@ -204,8 +206,8 @@ public final class ChaosSuite {
         } finally {
             projector.resume();
         }
-        boolean replayed = eventually(PATIENCE, () -> metric(write, "cqrs_outbox_replays_total") - replaysBefore >= 1);
-        findings.note("replays", (long) (metric(write, "cqrs_outbox_replays_total") - replaysBefore));
+        boolean replayed = eventually(PATIENCE, () -> writeMetric("cqrs_outbox_replays_total") - replaysBefore >= 1);
+        findings.note("replays", (long) (writeMetric("cqrs_outbox_replays_total") - replaysBefore));
         findings.check(replayed);
     }
 
@@ -213,7 +215,7 @@ public final class ChaosSuite {
         // With the projector stopped, entries it has not read are deleted (XDEL) and the stream trimmed (XTRIM) by
         // hand: nothing on the stream says they are gone, and the write side published them long ago. Only the
         // reconciliation can notice, by comparing the read model with the write database.
-        double repairsBefore = metric(write, "cqrs_reconcile_repairs_total");
+        double repairsBefore = writeMetric("cqrs_reconcile_repairs_total");
         projector.pause();
         try {
             long length = redis.length(STREAM);
@@ -234,7 +236,7 @@ public final class ChaosSuite {
         long resumed = System.nanoTime();
         load.switchKeys(keys("11-stream-entries-deleted-by-hand", "afterwards"));
         findings.check(converges(findings, keys("11-stream-entries-deleted-by-hand", "during"), resumed));
-        findings.note("repairs", (long) (metric(write, "cqrs_reconcile_repairs_total") - repairsBefore));
+        findings.note("repairs", (long) (writeMetric("cqrs_reconcile_repairs_total") - repairsBefore));
     }
 
     private void restoreReadDbFromDump(Findings findings) {
@@ -249,7 +251,11 @@ public final class ChaosSuite {
         // The writes after the dump reach the read model before it is rolled back.
         await().atMost(PATIENCE).until(() -> checker.differing(affected) == 0);
         projector.kill();
-        read.stop(); // graceful: its last read counts are flushed, into the database about to be rolled back
+        // Graceful: their last read counts are flushed, into the database about to be rolled back. Both: a read
+        // service left running would count reads of keys whose rows the restore takes away, and a count for a row that
+        // is gone cannot be stored.
+        read.stop();
+        standbyRead.stop();
         long restored;
         try {
             readDb.restore("cqrs_read", dump);
@@ -262,6 +268,7 @@ public final class ChaosSuite {
         } finally {
             start(projector);
             start(read);
+            start(standbyRead);
         }
         findings.check(converges(findings, affected, restored));
     }
@@ -340,8 +347,8 @@ public final class ChaosSuite {
     /** Replays of a partial loss so far, by kind: Redis rolled back to an older mark, or restarted on its latest. */
     private double[] rollbackReplays() {
         return new double[] {
-            metric(write, "cqrs_outbox_replays_total", "kind=\"rolled_back\""),
-            metric(write, "cqrs_outbox_replays_total", "kind=\"restarted\"")
+            writeMetric("cqrs_outbox_replays_total", "kind=\"rolled_back\""),
+            writeMetric("cqrs_outbox_replays_total", "kind=\"restarted\"")
         };
     }
 
@@ -488,7 +495,7 @@ public final class ChaosSuite {
         }
         log("scenario " + name + ": load off, checking");
         // A service that ended without being told to is a failure of its own; start it again for the next scenarios.
-        for (ServiceProcess service : List.of(write, projector, read)) {
+        for (ServiceProcess service : List.of(write, secondWrite, projector, read, standbyRead)) {
             String died = service.died();
             if (died != null) {
                 notes.add("died=" + died);
@@ -500,11 +507,23 @@ public final class ChaosSuite {
             }
         }
         Checker.Result result = checker.check();
-        String health = readHealth();
+        String health = readHealth(read);
         if (!"UP".equals(health)) {
             failedChecks++;
         }
+        // The standby's read service: UP too, and once idle, replication lag 0 (not the age of the last commit).
+        String standbyHealth = readHealth(standbyRead);
+        // A heartbeat's position is held for the few milliseconds until the standby's replay is looked at again.
+        boolean idle =
+                eventually(Duration.ofSeconds(15), () -> Double.valueOf(0.0).equals(replicationLag()));
+        if (!"UP".equals(standbyHealth) || !idle) {
+            notes.add("standby_health=" + standbyHealth + " standby_idle_lag=" + replicationLag());
+            failedChecks++;
+        }
         failedChecks += tally.slow503.sum() + tally.without503RetryAfter.sum() + tally.unexpected.sum();
+        failedChecks += tally.olderThanAsked.sum();
+        notes.add("read_your_writes=" + tally.versionReads.sum() + " not_yet_503=" + tally.versionNotReached.sum()
+                + " older_than_asked=" + tally.olderThanAsked.sum());
         if (tally.fast503.sum() + tally.slow503.sum() > 0) {
             notes.add("fast_503=" + tally.fast503.sum() + " slow_503=" + tally.slow503.sum() + " without_retry_after="
                     + tally.without503RetryAfter.sum());
@@ -553,8 +572,8 @@ public final class ChaosSuite {
                 .toList();
     }
 
-    /** The read service's /health status once the projection caught up (it may take a moment to say UP). */
-    private String readHealth() {
+    /** A read service's /health status once the projection caught up (it may take a moment to say UP). */
+    private String readHealth(ServiceProcess read) {
         var status = new AtomicReference<>("NONE");
         var pattern = Pattern.compile("\"status\"\\s*:\\s*\"(\\w+)\"");
         eventually(Duration.ofSeconds(15), () -> {
@@ -597,6 +616,19 @@ public final class ChaosSuite {
         service.awaitReady();
     }
 
+    /**
+     * Sum of a write-side counter over both write services (either may be the one that detects a loss or repairs a
+     * key).
+     */
+    private double writeMetric(String name) {
+        return writeMetric(name, "");
+    }
+
+    /** ... over its series that carry {@code tag}. */
+    private double writeMetric(String name, String tag) {
+        return metric(write, name, tag) + metric(secondWrite, name, tag);
+    }
+
     /** Sum of a counter over its series on the service's Prometheus page (0 when it does not answer). */
     private static double metric(ServiceProcess service, String name) {
         return metric(service, name, "");
@@ -617,6 +649,105 @@ public final class ChaosSuite {
             }
         }
         return sum;
+    }
+
+    private ServiceProcess writeService(Path root, Map<String, String> shared, String name) {
+        return new ServiceProcess(
+                name,
+                ServiceJars.of(root, "write-service"),
+                work,
+                with(
+                        shared,
+                        "WRITE_DB_URL=" + writeDb.jdbcUrl("cqrs_write"),
+                        "READ_DB_URL=" + readDb.jdbcUrl("cqrs_read"),
+                        "CQRS_RECONCILE_PASS_INTERVAL=2s",
+                        "CQRS_RECONCILE_SETTLE=2s",
+                        "CQRS_RECONCILE_RECHECK_INTERVAL=500ms",
+                        "CQRS_OUTBOX_SWEEP_INTERVAL=200ms",
+                        "CQRS_OUTBOX_SWEEP_DELAY=500ms",
+                        "CQRS_OUTBOX_LOSS_CHECK_INTERVAL=1s"),
+                List.of("--cqrs.outbox.max-backoff=1s"));
+    }
+
+    /** A read service reading from {@code database}: the read database's primary, or its standby. */
+    private ServiceProcess readService(Path root, Map<String, String> shared, String name, PostgresCluster database) {
+        return new ServiceProcess(
+                name,
+                ServiceJars.of(root, "read-service"),
+                work,
+                with(
+                        shared,
+                        "READ_DB_URL=" + database.jdbcUrl("cqrs_read"),
+                        "READ_DB_PRIMARY_URL=" + (database == readDb ? "" : readDb.jdbcUrl("cqrs_read")),
+                        "CQRS_READ_COUNT_FLUSH_INTERVAL=200ms",
+                        "CQRS_HEALTH_LAG_THRESHOLD=2s",
+                        "CQRS_READ_REPLICATION_HEARTBEAT=200ms"),
+                List.of());
+    }
+
+    /**
+     * Replay paused on the standby while writes go on: its read service reports a growing replication lag and
+     * DEGRADED, a read-your-writes read of a new write there answers 503 with Retry-After (never the older version);
+     * once replay resumes, the lag drops back and the read gets the version.
+     */
+    private void pauseStandbyReplay(Findings findings) {
+        var standby = standbyRead.http().as(TestApiKeys.READER);
+        readStandby.replay(false);
+        try {
+            awaitLoad(t -> t.acknowledged.sum(), WRITES_PER_PHASE);
+            var written = JSON.readTree(write.http()
+                    .as(TestApiKeys.WRITER)
+                    .postJson("/write", "{\"key\":\"s13-probe\",\"value\":\"while paused\"}")
+                    .body());
+            long version = written.path("version").asLong();
+            var paused = standby.get("/read/s13-probe?min_version=" + version + "&wait_ms=300");
+            findings.note("paused_read", paused.statusCode());
+            findings.check(
+                    "read-your-writes on the paused standby answers 503 with Retry-After",
+                    paused.statusCode() == 503
+                            && paused.headers().firstValue("Retry-After").isPresent());
+            Double first = replicationLag();
+            boolean grows = eventually(PATIENCE, () -> {
+                Double now = replicationLag();
+                return first != null && now != null && now >= first + 1.0;
+            });
+            findings.note("lag_while_paused", replicationLag());
+            findings.check("replication lag grows while replay is paused", grows);
+            findings.check(
+                    "the standby's read service says DEGRADED while replay is paused",
+                    "DEGRADED".equals(status(standbyRead)));
+            readStandby.replay(true);
+            var resumed = standby.get("/read/s13-probe?min_version=" + version + "&wait_ms=5000");
+            findings.check(
+                    "read-your-writes on the standby answers the version once replay resumed",
+                    resumed.statusCode() == 200
+                            && JSON.readTree(resumed.body()).path("version").asLong() >= version);
+        } finally {
+            readStandby.replay(true);
+        }
+    }
+
+    /** The standby read service's replication lag in seconds from its /health; null when it does not say. */
+    private Double replicationLag() {
+        try {
+            var lag = JSON.readTree(standbyRead.http().get("/health").body())
+                    .path("replication")
+                    .path("lag_seconds");
+            return lag.isNumber() ? lag.asDouble() : null;
+        } catch (UncheckedIOException e) {
+            return null;
+        }
+    }
+
+    /** A read service's /health status right now. */
+    private static String status(ServiceProcess read) {
+        try {
+            return JSON.readTree(read.http().get("/health").body())
+                    .path("status")
+                    .asString();
+        } catch (UncheckedIOException e) {
+            return "NO_ANSWER";
+        }
     }
 
     private ServiceProcess projector(Path root, Map<String, String> shared, String name) {

@@ -58,23 +58,56 @@ final class LoadGenerator {
         final LongAdder connectionErrors = new LongAdder();
         final LongAdder reads = new LongAdder();
         final LongAdder uncertainReads = new LongAdder();
+        /** Read-your-writes reads ({@code ?min_version}) answered 200 with the version asked or newer. */
+        final LongAdder versionReads = new LongAdder();
+        /** ... answered 503 (not there in time): allowed. */
+        final LongAdder versionNotReached = new LongAdder();
+        /** ... answered 200 with an older version than asked: never allowed. */
+        final LongAdder olderThanAsked = new LongAdder();
     }
 
-    private final int writePort;
-    private final int readPort;
+    /** Every write and read goes to one of these, chosen at random each time (a retry may go to another). */
+    private final List<Integer> writePorts;
+
+    private final List<Integer> readPorts;
     final Queue<Ack> acks = new ConcurrentLinkedQueue<>();
     /** Idempotency-Key → commands its request carries (1, or the batch size). */
     final Map<String, Integer> idempotencyKeys = new ConcurrentHashMap<>();
 
     final Map<String, LongAdder> reads = new ConcurrentHashMap<>();
+    /**
+     * Per read service (its port): microseconds from a write's 2xx to a {@code ?min_version} read of it answering that
+     * version, over the whole run.
+     */
+    final Map<Integer, Queue<Long>> ackToVisibleMicros = new ConcurrentHashMap<>();
+
     final Map<String, LongAdder> uncertainReads = new ConcurrentHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean running;
     private volatile List<String> keys = List.of();
 
-    LoadGenerator(int writePort, int readPort) {
-        this.writePort = writePort;
-        this.readPort = readPort;
+    LoadGenerator(List<Integer> writePorts, List<Integer> readPorts) {
+        this.writePorts = List.copyOf(writePorts);
+        this.readPorts = List.copyOf(readPorts);
+    }
+
+    /** p50 / p99 in ms of {@link #ackToVisibleMicros} for the read service on {@code port}, and how many. */
+    String ackToVisible(int port) {
+        var micros = new ArrayList<>(ackToVisibleMicros.getOrDefault(port, new ConcurrentLinkedQueue<>()));
+        if (micros.isEmpty()) {
+            return "none";
+        }
+        micros.sort(null);
+        return String.format(
+                java.util.Locale.ROOT,
+                "p50=%.1fms p99=%.1fms n=%d",
+                micros.get(micros.size() / 2) / 1000.0,
+                micros.get(Math.min(micros.size() - 1, (int) (micros.size() * 0.99))) / 1000.0,
+                micros.size());
+    }
+
+    private static int any(List<Integer> ports) {
+        return ports.get(ThreadLocalRandom.current().nextInt(ports.size()));
     }
 
     /** Starts writers and readers over {@code keys}; they run until {@link #stop()}. */
@@ -152,7 +185,7 @@ final class LoadGenerator {
             request = post("/write/batch", "{\"commands\":[" + String.join(",", items) + "]}");
         } else {
             String key = keys.get(random.nextInt(keys.size()));
-            request = HttpRequest.newBuilder(uri(writePort, "/write/" + segment(key)))
+            request = HttpRequest.newBuilder(uri(any(writePorts), "/write/" + segment(key)))
                     .header("Authorization", "Bearer " + TestApiKeys.WRITER)
                     .DELETE();
             commands = 1;
@@ -169,7 +202,11 @@ final class LoadGenerator {
             first = false;
             long started = System.nanoTime();
             try {
-                HttpResponse<String> response = HTTP.send(built, HttpResponse.BodyHandlers.ofString());
+                // Each attempt to any write service: a retry after one went away goes elsewhere, as behind a balancer.
+                var attempt = HttpRequest.newBuilder(built, (name, value) -> true)
+                        .uri(uri(any(writePorts), built.uri().getRawPath()))
+                        .build();
+                HttpResponse<String> response = HTTP.send(attempt, HttpResponse.BodyHandlers.ofString());
                 int status = response.statusCode();
                 if (status == 200) {
                     acknowledge(tally, response.body());
@@ -216,17 +253,67 @@ final class LoadGenerator {
                         item.path("version").asLong()));
             }
         } else {
-            acks.add(new Ack(
+            var ack = new Ack(
                     answer.path("key").asString(),
                     answer.path("command_id").asLong(),
-                    answer.path("version").asLong()));
+                    answer.path("version").asLong());
+            acks.add(ack);
+            if (ThreadLocalRandom.current().nextInt(5) == 0) {
+                readYourWrite(tally, ack);
+            }
         }
         tally.acknowledged.increment();
     }
 
+    /**
+     * Reads what was just written, with {@code ?min_version}, from any read service (a standby's too): it must answer
+     * that version or newer, or 503 when it is not there in time, never an older one. A 404 is a delete's answer.
+     */
+    private void readYourWrite(Tally tally, Ack ack) {
+        long acknowledged = System.nanoTime();
+        int port = any(readPorts);
+        var request = HttpRequest.newBuilder(
+                        uri(port, "/read/" + segment(ack.key()) + "?min_version=" + ack.version() + "&wait_ms=2000"))
+                .header("Authorization", "Bearer " + TestApiKeys.READER)
+                .timeout(REQUEST_TIMEOUT)
+                .build();
+        try {
+            var response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+            switch (response.statusCode()) {
+                case 200 -> {
+                    reads.computeIfAbsent(ack.key(), k -> new LongAdder()).increment();
+                    tally.reads.increment();
+                    long version =
+                            JSON.readTree(response.body()).path("version").asLong();
+                    if (version < ack.version()) {
+                        tally.olderThanAsked.increment();
+                        System.err.println("read-your-writes: asked for version " + ack.version() + " of " + ack.key()
+                                + ", got " + version + " from " + request.uri());
+                    } else {
+                        tally.versionReads.increment();
+                        ackToVisibleMicros
+                                .computeIfAbsent(port, p -> new ConcurrentLinkedQueue<>())
+                                .add((System.nanoTime() - acknowledged) / 1_000);
+                    }
+                }
+                case 404 -> tally.versionReads.increment(); // deleted since by another writer
+                case 503 -> tally.versionNotReached.increment();
+                default -> {
+                    tally.unexpected.increment();
+                    System.err.println("unexpected answer " + response.statusCode() + " to GET " + request.uri());
+                }
+            }
+        } catch (IOException e) {
+            uncertainReads.computeIfAbsent(ack.key(), k -> new LongAdder()).increment();
+            tally.uncertainReads.increment();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private void readOnce(Tally tally, List<String> keys) {
         String key = keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
-        var request = HttpRequest.newBuilder(uri(readPort, "/read/" + segment(key)))
+        var request = HttpRequest.newBuilder(uri(any(readPorts), "/read/" + segment(key)))
                 .header("Authorization", "Bearer " + TestApiKeys.READER)
                 .timeout(REQUEST_TIMEOUT)
                 .build();
@@ -249,7 +336,7 @@ final class LoadGenerator {
     }
 
     private HttpRequest.Builder post(String path, String json) {
-        return HttpRequest.newBuilder(uri(writePort, path))
+        return HttpRequest.newBuilder(uri(any(writePorts), path))
                 .header("Authorization", "Bearer " + TestApiKeys.WRITER)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json));

@@ -63,6 +63,35 @@ final class PostgresCluster implements AutoCloseable {
         return cluster;
     }
 
+    /**
+     * A streaming standby of {@code primary} under {@code work/name}: {@code pg_basebackup} with {@code -R} (it follows
+     * the primary from then on, by physical replication), started on a free port of its own.
+     */
+    static PostgresCluster standbyOf(Path work, Path bin, String name, PostgresCluster primary) {
+        Path dir = work.resolve(name);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (Shell.isRoot()) {
+            Shell.run("chown", "postgres:postgres", dir.toString());
+        }
+        var standby = new PostgresCluster(bin, dir, FreePorts.freePort());
+        primary.client("pg_basebackup", "-D", standby.data.toString(), "-R", "-X", "stream", "--no-sync");
+        standby.start();
+        return standby;
+    }
+
+    /** Pauses or resumes this standby's replay of the primary's changes ({@code pg_wal_replay_pause()}). */
+    void replay(boolean on) {
+        try (Connection connection = connect("postgres")) {
+            connection.createStatement().execute(on ? "select pg_wal_replay_resume()" : "select pg_wal_replay_pause()");
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot " + (on ? "resume" : "pause") + " replay", e);
+        }
+    }
+
     String jdbcUrl(String database) {
         return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
     }

@@ -24,12 +24,25 @@ class ComposeFileTests {
 
     private static final Path ROOT = Path.of("..");
     private static final List<String> SERVICES = List.of("write-service", "projector-service", "read-service");
+    /** Services that only watch: they must start whatever state the others are in. */
+    private static final List<String> MONITORING = List.of("prometheus", "grafana");
+    /** Settings compose fixes for its own network, rather than passing them from .env. */
+    private static final Set<String> FIXED = Set.of("SERVER_PORT", "MANAGEMENT_PORT", "MANAGEMENT_ADDRESS");
+    /** Settings no two instances may share, left to the service's own default. */
+    private static final Set<String> PER_INSTANCE = Set.of("PROJECTOR_CONSUMER_NAME");
     /** Variables whose default differs per service, so .env.example only shows them commented out. */
     private static final Set<String> PER_SERVICE = Set.of("SERVER_PORT", "MANAGEMENT_PORT");
+    /**
+     * Settings compose passes from .env with a default of its own, on purpose: containers log in ECS JSON unless told
+     * otherwise, where a service started by hand logs text.
+     */
+    private static final Map<String, String> COMPOSE_DEFAULTS = Map.of("LOG_FORMAT", "ecs");
 
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*):([^}]*)}");
     /** A value compose must take from .env, refusing to start without it. */
     private static final Pattern REQUIRED = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*):\\?[^}]+}");
+    /** A setting compose passes from .env or the shell, with a default. */
+    private static final Pattern PASSED = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*):-([^}]*)}");
     /** A service's database login in application.properties: the user setting and its variable. */
     private static final Pattern LOGIN =
             Pattern.compile("(?m)^([a-z.-]+)(?:\\.username|-user)=\\$\\{([A-Z][A-Z0-9_]*):[^}]*}$");
@@ -58,6 +71,106 @@ class ComposeFileTests {
         assertThat(map(composeService("read-service").get("depends_on")))
                 .as("the projector migrates the read database the read service needs")
                 .containsKey("projector-service");
+        assertThat(composeService("prometheus"))
+                .as("Prometheus must start and watch whatever is down")
+                .doesNotContainKey("depends_on");
+        assertThat(map(composeService("grafana").get("depends_on"))).containsOnlyKeys("prometheus");
+    }
+
+    @Test
+    void everySettingAServiceReadsReachesItFromEnv() throws IOException {
+        for (String service : SERVICES) {
+            Map<String, String> environment = environment(composeService(service));
+            placeholders(service).forEach((variable, fallback) -> {
+                if (PER_INSTANCE.contains(variable)) {
+                    assertThat(environment).as(service).doesNotContainKey(variable);
+                    return;
+                }
+                assertThat(environment)
+                        .as(service + " gets " + variable + " (set it in compose, or pass it from .env)")
+                        .containsKey(variable);
+                String value = environment.get(variable);
+                Matcher passed = PASSED.matcher(value);
+                if (passed.matches()) {
+                    assertThat(passed.group(1)).as(service + " " + variable).isEqualTo(variable);
+                    assertThat(passed.group(2))
+                            .as(service + ": compose's default of " + variable + " is the service's")
+                            .isEqualTo(COMPOSE_DEFAULTS.getOrDefault(variable, fallback));
+                } else if (!REQUIRED.matcher(value).matches()) {
+                    assertThat(variable)
+                            .as(service + " " + variable + " is fixed in compose: a port, an address or a login")
+                            .matches(v -> FIXED.contains(v) || v.matches("[A-Z_]*_DB_(URL|USER)|REDIS_URL"));
+                }
+            });
+        }
+    }
+
+    @Test
+    void servicesThatScalePublishNoHostPortAndTheEdgeProxiesThem() throws IOException {
+        String nginx = Files.readString(ROOT.resolve("ops/edge/nginx.conf"));
+        Map<String, Object> edge = composeService("edge");
+        for (String service : SERVICES) {
+            Map<String, Object> composed = composeService(service);
+            assertThat(composed)
+                    .as(service + " may run several instances: no host port, no container name")
+                    .doesNotContainKeys("ports", "container_name");
+            String port = placeholders(service).get("SERVER_PORT");
+            assertThat(list(composed.get("expose"))).containsExactly(port);
+            if (!service.equals("projector-service")) {
+                assertThat(list(edge.get("ports"))).contains(port + ":" + port);
+                assertThat(nginx)
+                        .containsPattern("listen " + port + ";\\s+location / \\{\\s+set \\$\\w+ " + service + ":" + port
+                                + ";\\s+proxy_pass http://\\$\\w+;");
+            }
+        }
+        assertThat(list(edge.get("volumes"))).contains("./ops/edge/nginx.conf:/etc/nginx/nginx.conf:ro");
+        assertThat(nginx)
+                .as("Docker's DNS, asked again, so that instances that come and go are found")
+                .contains("resolver 127.0.0.11 valid=5s");
+    }
+
+    @Test
+    void servicesComeBackAfterACrashAndStopGracefully() {
+        composeServices()
+                .forEach((name, service) -> assertThat(service.get("restart"))
+                        .as(name + " restart policy (the JVMs exit on OutOfMemoryError)")
+                        .isEqualTo("unless-stopped"));
+        for (String service : SERVICES) {
+            String grace = String.valueOf(composeService(service).get("stop_grace_period"));
+            assertThat(java.time.Duration.parse("PT" + grace.toUpperCase(java.util.Locale.ROOT)))
+                    .as(service + " stop_grace_period: more than Spring's 30 s graceful shutdown (the last read-count"
+                            + " flush), more than compose's default of 10 s")
+                    .isGreaterThan(java.time.Duration.ofSeconds(30));
+        }
+    }
+
+    @Test
+    void buildsNeedBuildKitAndShareTheMavenCacheOneAtATime() throws IOException {
+        List<String> dockerfile = Files.readAllLines(ROOT.resolve("Dockerfile"));
+        assertThat(dockerfile.getFirst()).isEqualTo("# syntax=docker/dockerfile:1");
+        assertThat(dockerfile)
+                .filteredOn(line -> line.contains("--mount=type=cache"))
+                .isNotEmpty()
+                .allMatch(line -> line.contains("sharing=locked"), "sharing=locked");
+        assertThat(Files.readString(ROOT.resolve("README.md")))
+                .as("the README says how to build with Compose 1.x, whose default builder cannot")
+                .contains("DOCKER_BUILDKIT=1");
+    }
+
+    @Test
+    void prometheusLoadsTheAlertsAndGrafanaItsProvisioning() throws IOException {
+        assertThat(list(composeService("prometheus").get("volumes")))
+                .contains("./ops/alerts.yml:/etc/prometheus/alerts.yml:ro");
+        List<String> grafana = list(composeService("grafana").get("volumes"));
+        assertThat(grafana)
+                .contains(
+                        "./ops/grafana/provisioning:/etc/grafana/provisioning:ro",
+                        "./ops/grafana/dashboards:/etc/grafana/dashboards:ro");
+        assertThat(Files.readString(ROOT.resolve("ops/grafana/provisioning/dashboards/cqrs.yml")))
+                .contains("path: /etc/grafana/dashboards");
+        for (String service : MONITORING) {
+            assertThat(composeService(service)).as(service).containsKey("healthcheck");
+        }
     }
 
     @Test
@@ -94,22 +207,22 @@ class ComposeFileTests {
     @Test
     void portsAgreeEverywhere() throws IOException {
         Map<String, String> readmePorts = readmeModulePorts();
-        String prometheus = Files.readString(ROOT.resolve("ops/prometheus.yml"));
         String stackScript = Files.readString(ROOT.resolve("stack.sh"));
         for (String service : SERVICES) {
             String port = placeholders(service).get("SERVER_PORT");
             assertThat(readmePorts).as("README modules table").containsEntry(service, port);
             Map<String, Object> composed = composeService(service);
             assertThat(environment(composed)).containsEntry("SERVER_PORT", port);
-            assertThat(list(composed.get("ports"))).containsExactly(port + ":" + port);
             assertThat(list(map(composed.get("healthcheck")).get("test")))
                     .contains("http://127.0.0.1:" + port + "/readyz");
             String management = placeholders(service).get("MANAGEMENT_PORT");
             assertThat(environment(composed)).containsEntry("MANAGEMENT_PORT", management);
-            assertThat(list(composed.get("ports")))
+            assertThat(list(composeService("edge").get("ports")))
                     .as("the management port is never published")
                     .noneMatch(published -> published.contains(management));
-            assertThat(prometheus).contains("\"" + service + ":" + management + "\"");
+            assertThat(prometheusTarget(service))
+                    .as("ops/prometheus.yml finds every " + service + " container through DNS, on its management port")
+                    .isEqualTo(Map.of("names", List.of(service), "type", "A", "port", Integer.parseInt(management)));
             assertThat(stackScript).contains(service + ":" + port + ":").contains(":" + management + ":");
         }
         assertThat(Files.readString(ROOT.resolve("docker-compose.yml")))
@@ -129,7 +242,7 @@ class ComposeFileTests {
         Map<String, String> example = envExample();
         composeServices().forEach((name, service) -> {
             environment(service).forEach((variable, value) -> {
-                if (variable.contains("PASSWORD") || variable.endsWith("_AUTH")) {
+                if (variable.contains("PASSWORD") || variable.contains("SECRET") || variable.endsWith("_AUTH")) {
                     assertThat(value).as(name + " " + variable).matches(REQUIRED);
                 }
             });
@@ -260,6 +373,25 @@ class ComposeFileTests {
         return service;
     }
 
+    /** The DNS discovery of a job of ops/prometheus.yml, without its refresh interval. */
+    private static Map<String, Object> prometheusTarget(String job) {
+        try (var reader = Files.newBufferedReader(ROOT.resolve("ops/prometheus.yml"))) {
+            Map<String, Object> prometheus = new Yaml().load(reader);
+            for (Object config : list(prometheus.get("scrape_configs"), Object.class)) {
+                if (job.equals(map(config).get("job_name"))) {
+                    assertThat(map(config)).containsEntry("metrics_path", "/actuator/prometheus");
+                    var discovery = new TreeMap<>(map(list(map(config).get("dns_sd_configs"), Object.class)
+                            .getFirst()));
+                    discovery.remove("refresh_interval");
+                    return discovery;
+                }
+            }
+            throw new AssertionError("ops/prometheus.yml has no job " + job);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     /** A service's environment, in either compose form (map, or list of NAME=value). */
     private static Map<String, String> environment(Map<String, Object> service) {
         Object environment = service.get("environment");
@@ -336,6 +468,11 @@ class ComposeFileTests {
     private static Map<String, Object> map(Object value) {
         assertThat(value).isInstanceOf(Map.class);
         return (Map<String, Object>) value;
+    }
+
+    private static List<Object> list(Object value, Class<Object> type) {
+        assertThat(value).isInstanceOf(List.class);
+        return ((List<?>) value).stream().map(type::cast).toList();
     }
 
     private static List<String> list(Object value) {

@@ -1,17 +1,20 @@
 package io.cqrs.read.changes;
 
 import io.cqrs.events.RecordChanges;
-import io.cqrs.read.cache.NearCache;
+import io.cqrs.read.primary.PrimaryDatabase;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +23,6 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
@@ -29,9 +31,12 @@ import org.springframework.util.backoff.ExponentialBackOff;
 
 /**
  * Holds one plain PgJDBC connection (outside the pool) that {@code LISTEN}s on {@link RecordChanges#CHANNEL}, on a
- * thread of its own. Each notice drops older cache entries and wakes read-your-writes waiters. When the connection
- * is lost, notices sent meanwhile are lost with it: the cache is emptied and bypassed, and the listener reconnects
- * with backoff; once subscribed again it re-enables the cache and wakes every waiter to look again.
+ * thread of its own, on the read database's primary ({@code READ_DB_PRIMARY_URL}, else {@code READ_DB_URL}). Each
+ * notice drops older cache entries and wakes read-your-writes waiters, through the {@link ReplayFence}: at once on a
+ * primary, once replayed on a standby, for which the listener tags what it hands over with the primary's WAL position
+ * and sends that position at least every heartbeat. When the connection is lost, notices sent meanwhile are lost with
+ * it: the cache is emptied and bypassed, and the listener reconnects with backoff; once subscribed again the cache is
+ * re-enabled and every waiter looks again.
  */
 @Component
 class ChangeListener implements SmartLifecycle {
@@ -41,9 +46,11 @@ class ChangeListener implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(ChangeListener.class);
 
-    private final JdbcConnectionDetails database;
-    private final NearCache<?> cache;
-    private final VersionWaiters waiters;
+    /** SQLSTATE of a LISTEN on a standby ("cannot execute LISTEN during recovery"). */
+    private static final String READ_ONLY = "25006";
+
+    private final PrimaryDatabase primary;
+    private final ReplayFence fence;
     private final ListenerProperties properties;
     private final ExponentialBackOff backOff;
     private final Timer notifyToListener;
@@ -54,15 +61,9 @@ class ChangeListener implements SmartLifecycle {
     private volatile @Nullable Connection connection;
     private volatile boolean listening;
 
-    ChangeListener(
-            JdbcConnectionDetails database,
-            NearCache<?> cache,
-            VersionWaiters waiters,
-            ListenerProperties properties,
-            MeterRegistry meters) {
-        this.database = database;
-        this.cache = cache;
-        this.waiters = waiters;
+    ChangeListener(PrimaryDatabase primary, ReplayFence fence, ListenerProperties properties, MeterRegistry meters) {
+        this.primary = primary;
+        this.fence = fence;
         this.properties = properties;
         this.backOff = new ExponentialBackOff(properties.reconnectMin().toMillis(), 2.0);
         this.backOff.setMaxInterval(properties.reconnectMax().toMillis());
@@ -129,10 +130,10 @@ class ChangeListener implements SmartLifecycle {
                 try (Statement statement = listen.createStatement()) {
                     statement.execute("LISTEN " + RecordChanges.CHANNEL);
                 }
-                cache.resume();
                 listening = true;
-                // Notices sent before LISTEN took effect are lost: whoever waits looks at the database again.
-                waiters.wakeAll();
+                // Notices sent before LISTEN took effect are lost: the cache comes back, and whoever waits looks at
+                // the database again, once the read database has what was committed until now.
+                fence.subscribed(fence.checkRole() ? primaryPosition(listen) : -1);
                 log.info("Listening for commit notifications on {}", RecordChanges.CHANNEL);
                 reconnects = backOff.start();
                 receive(listen);
@@ -142,12 +143,21 @@ class ChangeListener implements SmartLifecycle {
                     break;
                 }
                 pause = reconnects.nextBackOff();
-                log.warn("Commit notifications unavailable ({}); retrying in {} ms", e.getMessage(), pause);
+                if (e instanceof SQLException sql && READ_ONLY.equals(sql.getSQLState())) {
+                    log.error(
+                            "Commit notifications unavailable: the read database is a standby, which cannot LISTEN."
+                                    + " Set READ_DB_PRIMARY_URL to its primary; until then the near cache stays off and"
+                                    + " reads waiting for a version look every {} ms. Retrying in {} ms",
+                            VersionWaiters.POLL_WITHOUT_NOTIFICATIONS.toMillis(),
+                            pause);
+                } else {
+                    log.warn("Commit notifications unavailable ({}); retrying in {} ms", e.getMessage(), pause);
+                }
             } finally {
                 connection = null;
                 if (listening) {
                     listening = false;
-                    cache.suspend();
+                    fence.lost();
                 }
             }
             if (pause(pause)) {
@@ -159,15 +169,41 @@ class ChangeListener implements SmartLifecycle {
 
     private void receive(Connection listen) throws SQLException {
         PGConnection pg = listen.unwrap(PGConnection.class);
-        int pollMillis = (int) properties.pollInterval().toMillis();
         long quietSince = System.nanoTime();
+        long heartbeatSince = System.nanoTime();
         while (!stopped()) {
+            boolean standby = fence.isStandby();
+            int pollMillis = (int)
+                    (standby
+                            ? Math.min(
+                                    properties.pollInterval().toMillis(),
+                                    properties.heartbeat().toMillis())
+                            : properties.pollInterval().toMillis());
             PGNotification[] notifications = pg.getNotifications(pollMillis);
             if (notifications != null && notifications.length > 0) {
                 quietSince = System.nanoTime();
+                var changes = new ArrayList<RecordChanges.Change>();
+                boolean readable = true;
                 for (PGNotification notification : notifications) {
-                    dispatch(notification);
+                    readable &= read(notification, changes);
                 }
+                long position = standby ? primaryPosition(listen) : -1;
+                if (standby) {
+                    heartbeatSince = System.nanoTime();
+                }
+                fence.announce(position, changes);
+                if (!readable) {
+                    // We cannot tell which keys moved, so nothing cached can be trusted.
+                    fence.lost();
+                    fence.subscribed(position);
+                }
+            } else if (standby
+                    && System.nanoTime() - heartbeatSince
+                            > properties.heartbeat().toNanos()) {
+                // Also the check that the connection still works.
+                fence.announce(primaryPosition(listen), List.of());
+                heartbeatSince = System.nanoTime();
+                quietSince = heartbeatSince;
             } else if (System.nanoTime() - quietSince
                     > properties.pingInterval().toNanos()) {
                 try (Statement ping = listen.createStatement()) {
@@ -178,20 +214,29 @@ class ChangeListener implements SmartLifecycle {
         }
     }
 
-    private void dispatch(PGNotification notification) {
+    /**
+     * The primary's WAL position now: at or past the commit of every notice received so far, which PostgreSQL
+     * delivers only after the commit is written (the projector commits synchronously).
+     */
+    private static long primaryPosition(Connection listen) throws SQLException {
+        try (Statement statement = listen.createStatement();
+                ResultSet row = statement.executeQuery("select pg_current_wal_lsn()::text")) {
+            row.next();
+            return ReplayFence.parseLsn(row.getString(1));
+        }
+    }
+
+    /** Adds the changes {@code notification} announces; false when it cannot be read. */
+    private boolean read(PGNotification notification, List<RecordChanges.Change> changes) {
         if (!RecordChanges.CHANNEL.equals(notification.getName())) {
-            return;
+            return true;
         }
         RecordChanges.Notice notice;
         try {
             notice = RecordChanges.read(notification.getParameter());
         } catch (IllegalArgumentException e) {
-            // We cannot tell which keys moved, so nothing cached can be trusted.
             log.warn("Unreadable commit notification from backend {}: {}", notification.getPID(), e.getMessage());
-            cache.suspend();
-            cache.resume();
-            waiters.wakeAll();
-            return;
+            return false;
         }
         Instant sentAt = notice.sentAt();
         if (sentAt != null) {
@@ -200,20 +245,12 @@ class ChangeListener implements SmartLifecycle {
                 notifyToListener.record(nanos, TimeUnit.NANOSECONDS);
             }
         }
-        for (RecordChanges.Change change : notice.changes()) {
-            cache.versionReached(change.key(), change.version());
-            waiters.versionReached(change.key(), change.version());
-        }
-        log.debug("Commit notification with {} changes", notice.changes().size());
+        changes.addAll(notice.changes());
+        return true;
     }
 
     private Connection connect() throws SQLException {
-        var info = new Properties();
-        info.setProperty("user", database.getUsername());
-        String password = database.getPassword();
-        if (password != null) {
-            info.setProperty("password", password);
-        }
+        Properties info = primary.login();
         info.setProperty("ApplicationName", APPLICATION_NAME);
         info.setProperty("connectTimeout", "2");
         // A silently dead peer fails the periodic ping after this long instead of hanging the loop.
@@ -221,7 +258,7 @@ class ChangeListener implements SmartLifecycle {
                 "socketTimeout",
                 String.valueOf(Math.max(1, properties.pingInterval().toSeconds() * 2)));
         info.setProperty("tcpKeepAlive", "true");
-        Connection listen = DriverManager.getConnection(database.getJdbcUrl(), info);
+        Connection listen = DriverManager.getConnection(primary.jdbcUrl(), info);
         listen.setAutoCommit(true);
         return listen;
     }

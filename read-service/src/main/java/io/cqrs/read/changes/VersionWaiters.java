@@ -19,6 +19,15 @@ import org.springframework.stereotype.Component;
 @Component
 public class VersionWaiters {
 
+    /**
+     * How long a waiting read sleeps between two looks at the database while no notifications flow (the listener is
+     * reconnecting, or the read database is a standby without a primary to listen on): a wait must never outlast its
+     * version only because nobody can wake it.
+     */
+    static final Duration POLL_WITHOUT_NOTIFICATIONS = Duration.ofMillis(50);
+
+    private volatile boolean notificationsFlow;
+
     private final ConcurrentHashMap<String, Set<Waiter>> byKey = new ConcurrentHashMap<>();
     private final Timer listenerToReader;
 
@@ -44,10 +53,16 @@ public class VersionWaiters {
             this.minVersion = minVersion;
         }
 
-        /** Blocks until woken or until {@code timeout} passes; either way the caller looks at the database again. */
+        /**
+         * Blocks until woken or until {@code timeout} passes (while notifications do not flow, at most
+         * {@link #POLL_WITHOUT_NOTIFICATIONS}); either way the caller looks at the database again.
+         */
         public void await(Duration timeout) throws InterruptedException {
+            long nanos = owner.notificationsFlow
+                    ? timeout.toNanos()
+                    : Math.min(timeout.toNanos(), POLL_WITHOUT_NOTIFICATIONS.toNanos());
             try {
-                woken.get(Math.max(1, timeout.toNanos()), TimeUnit.NANOSECONDS);
+                woken.get(Math.max(1, nanos), TimeUnit.NANOSECONDS);
             } catch (TimeoutException | ExecutionException e) {
                 // Timed out: the caller decides from what the database says now.
             }
@@ -118,6 +133,11 @@ public class VersionWaiters {
                 }
             }
         }
+    }
+
+    /** Whether notifications flow, so that a waiter can count on being woken. */
+    void notificationsFlow(boolean flow) {
+        notificationsFlow = flow;
     }
 
     /** Notifications may have been missed (the listener reconnected): everybody looks again. */

@@ -41,10 +41,21 @@ record ReadHealth(
     record Projection(@Nullable Double lagSeconds, @Nullable Long pending, double thresholdSeconds, boolean healthy) {}
 
     /**
-     * @param lagSeconds now minus the last replayed transaction's time, 0 when everything received is replayed; null
-     *     when the standby cannot tell
+     * @param lagSeconds how long ago the primary was at the oldest WAL position the standby has not replayed; 0 when
+     *     it has replayed everything the primary had; null when unknown (the primary or the standby did not answer)
+     * @param lagBytes WAL the primary has written and the standby not replayed; null when unknown
+     * @param maxLagSeconds beyond this (or unknown for this long) the instance leaves readiness
+     * @param healthy lag known and within the projection lag threshold
+     * @param ready lag within {@code maxLagSeconds}: the instance may serve
      */
-    record Replication(boolean standby, @Nullable Double lagSeconds, boolean healthy) {}
+    record Replication(
+            boolean standby,
+            @Nullable Double lagSeconds,
+            @Nullable Long lagBytes,
+            double thresholdSeconds,
+            double maxLagSeconds,
+            boolean healthy,
+            boolean ready) {}
 
     /**
      * @param diverged keys whose read-model state differs from the write database and that are being repaired

@@ -1,8 +1,10 @@
 package io.cqrs.read.health;
 
+import io.cqrs.read.changes.ReplayFence;
 import io.cqrs.stream.GroupStatus;
 import io.cqrs.stream.StreamStatus;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -28,27 +30,19 @@ class ReadHealthCheck implements DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(ReadHealthCheck.class);
 
-    // On a standby, lag is the age of the last replayed transaction, but only while WAL is waiting to be replayed:
-    // a standby that has replayed all it received is current, however long ago the primary last wrote.
-    private static final String DATABASE_CHECK = """
-            select pg_is_in_recovery() as standby,
-                   case when not pg_is_in_recovery() then null
-                        when pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() then 0
-                        else greatest(0, extract(epoch from now() - pg_last_xact_replay_timestamp()))::float8
-                   end as replay_lag
-            """;
-
-    private record Database(boolean standby, @Nullable Double replayLagSeconds) {}
+    private record Database(boolean standby) {}
 
     private record Lag(double seconds, long pending, ReadHealth.@Nullable Reconciliation reconciliation) {}
 
     private final JdbcTemplate jdbc;
+    private final ReplayFence fence;
     private final ProjectionProbe probe;
     private final HealthProperties properties;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
 
-    ReadHealthCheck(DataSource dataSource, ProjectionProbe probe, HealthProperties properties) {
+    ReadHealthCheck(DataSource dataSource, ReplayFence fence, ProjectionProbe probe, HealthProperties properties) {
         this.jdbc = new JdbcTemplate(dataSource);
+        this.fence = fence;
         this.jdbc.setQueryTimeout((int) Math.max(1, properties.timeout().toSeconds()));
         this.probe = probe;
         this.properties = properties;
@@ -69,11 +63,7 @@ class ReadHealthCheck implements DisposableBean {
             projection = new ReadHealth.Projection(
                     status.seconds(), status.pending(), threshold, status.seconds() <= threshold);
         }
-        ReadHealth.Replication replication = null;
-        if (db != null && db.standby()) {
-            Double lag = db.replayLagSeconds();
-            replication = new ReadHealth.Replication(true, lag, lag != null && lag <= threshold);
-        }
+        ReadHealth.Replication replication = db != null && db.standby() ? replication(threshold) : null;
         var reasons = new ArrayList<String>();
         if (db == null) {
             reasons.add("the read database does not answer");
@@ -84,7 +74,11 @@ class ReadHealthCheck implements DisposableBean {
             reasons.add("projection lag " + status.seconds() + " s is above " + threshold + " s");
         }
         if (replication != null && !replication.healthy()) {
-            reasons.add("the standby replays the primary's changes more than " + threshold + " s late");
+            reasons.add(
+                    replication.lagSeconds() == null
+                            ? "replication lag unknown: the primary (READ_DB_PRIMARY_URL) or the standby does not answer"
+                            : "the standby replays the primary's changes " + replication.lagSeconds()
+                                    + " s late, more than " + threshold + " s");
         }
         ReadHealth.Reconciliation reconciliation = status == null ? null : status.reconciliation();
         if (reconciliation != null && reconciliation.diverged() > 0) {
@@ -106,10 +100,29 @@ class ReadHealthCheck implements DisposableBean {
     }
 
     private Database database() {
-        return jdbc.queryForObject(DATABASE_CHECK, (row, n) -> {
-            double lag = row.getDouble("replay_lag");
-            return new Database(row.getBoolean("standby"), row.wasNull() ? null : lag);
-        });
+        return new Database(Boolean.TRUE.equals(jdbc.queryForObject("select pg_is_in_recovery()", Boolean.class)));
+    }
+
+    /** The standby's replication lag, as the replay fence measures it from the primary's positions. */
+    private ReadHealth.Replication replication(double threshold) {
+        ReplayFence.Lag lag = fence.lag();
+        double maxLag = seconds(properties.replicationMaxLag());
+        boolean ready;
+        if (lag.seconds() != null) {
+            ready = lag.seconds() <= maxLag;
+        } else {
+            // Unknown: still serving what it has, for as long as a known lag could have been acceptable.
+            Instant seen = lag.primarySeenAt();
+            ready = seen != null && seconds(Duration.between(seen, Instant.now())) <= maxLag;
+        }
+        return new ReadHealth.Replication(
+                true,
+                lag.seconds(),
+                lag.bytes(),
+                threshold,
+                maxLag,
+                lag.seconds() != null && lag.seconds() <= threshold,
+                ready);
     }
 
     private Lag lag() {

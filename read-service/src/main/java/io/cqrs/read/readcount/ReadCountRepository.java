@@ -1,5 +1,6 @@
 package io.cqrs.read.readcount;
 
+import io.cqrs.read.primary.PrimaryDatabase;
 import java.sql.Array;
 import java.util.HashMap;
 import java.util.Map;
@@ -31,8 +32,9 @@ class ReadCountRepository {
 
     private final JdbcTemplate jdbc;
 
-    ReadCountRepository(JdbcTemplate jdbc) {
-        this.jdbc = jdbc;
+    // On the primary: when the service reads from a standby, which cannot be written, the counts go to its primary.
+    ReadCountRepository(PrimaryDatabase primary) {
+        this.jdbc = primary.jdbc();
     }
 
     /** Adds the batch's counts and returns each key's stored count afterwards (keys with no row are left out). */

@@ -8,6 +8,7 @@ import io.cqrs.events.EventStreams;
 import io.cqrs.read.ProjectorDouble;
 import io.cqrs.read.ReadHttp;
 import io.cqrs.read.ReadServiceTest;
+import io.cqrs.read.changes.ReplayFence;
 import io.cqrs.stream.RedisConnections;
 import io.cqrs.stream.RedisConnectionsAutoConfiguration;
 import io.cqrs.testsupport.DatabaseOutage;
@@ -48,6 +49,9 @@ class HealthIT {
 
     @Autowired
     DataSource dataSource;
+
+    @Autowired
+    ReplayFence fence;
 
     @Autowired
     RedisConnections redis;
@@ -184,11 +188,12 @@ class HealthIT {
                 .withPropertyValues("spring.data.redis.url=redis://127.0.0.1:1", "spring.data.redis.connect-timeout=1s")
                 .run(context -> {
                     var events = new EventsProperties(projector.streamName(), ProjectorDouble.GROUP);
-                    var properties = new HealthProperties(Duration.ofSeconds(1), Duration.ofSeconds(1));
+                    var properties =
+                            new HealthProperties(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(30));
                     var unreachable = new ProjectionProbe(
                             context.getBean(RedisConnections.class), events, properties, new SimpleMeterRegistry());
                     try {
-                        ReadHealth health = new ReadHealthCheck(dataSource, unreachable, properties).check();
+                        ReadHealth health = new ReadHealthCheck(dataSource, fence, unreachable, properties).check();
 
                         assertThat(health.status()).isEqualTo("DEGRADED");
                         assertThat(health.readDb()).isEqualTo("UP");
@@ -205,7 +210,7 @@ class HealthIT {
     void countsEntriesWaitingForAProjectorThatNeverStartedAsLag() {
         String stream = projector.streamName() + ":nobody-reads";
         var events = new EventsProperties(stream, ProjectorDouble.GROUP);
-        var properties = new HealthProperties(Duration.ofSeconds(1), Duration.ofSeconds(1));
+        var properties = new HealthProperties(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(30));
         var probe = new ProjectionProbe(redis, events, properties, new SimpleMeterRegistry());
         try {
             projector.redis().xadd(stream, Map.of("key", "waiting"));

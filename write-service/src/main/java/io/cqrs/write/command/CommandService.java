@@ -41,6 +41,14 @@ class CommandService {
         this.properties = properties;
         this.meters = meters;
         this.traces = traces;
+        // Every op and result from the start, at zero: rate() and increase() over a series that appears with its first
+        // event miss that event, and a dashboard shows nothing rather than 0 (ops/alerts.yml, ops/grafana/).
+        for (Command.Op op : Command.Op.values()) {
+            for (String result : List.of("applied", "replayed", "invalid", "unavailable")) {
+                meters.counter("cqrs.write.commands", "op", op.label(), "result", result);
+            }
+        }
+        meters.counter("cqrs.write.commands", "op", Command.Op.DELETE.label(), "result", "not_found");
     }
 
     /** What a request wrote, or — for a retry under the same Idempotency-Key — what its first attempt wrote. */
