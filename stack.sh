@@ -74,6 +74,13 @@ load_settings() {
   export CQRS_REBUILD_WRITE_DB_URL=${CQRS_REBUILD_WRITE_DB_URL:-$WRITE_DB_URL}
   export READ_DB_URL=${READ_DB_URL:-jdbc:postgresql://127.0.0.1:5432/cqrs_read}
   export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+  # Log format, as compose takes it: empty or "plain" for text, else one of Boot's structured formats (ecs, logstash,
+  # gelf), which the services read from LOG_FORMAT themselves.
+  case ${LOG_FORMAT:-} in
+    '' | plain) export LOG_FORMAT= ;;
+    ecs | logstash | gelf) export LOG_FORMAT ;;
+    *) fail "LOG_FORMAT '$LOG_FORMAT' is none of plain, ecs, logstash, gelf." ;;
+  esac
   ADMIN_USER=${STACK_DB_ADMIN_USER:-postgres}
   ADMIN_PASSWORD=${STACK_DB_ADMIN_PASSWORD:-}
   ROLE_PREFIX=${STACK_DB_ROLE_PREFIX:-cqrs_}

@@ -7,6 +7,7 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Converts events to and from the flat string fields of a stream entry; the only place that spells the field names.
@@ -30,6 +31,7 @@ public final class EventCodec {
     private static final String VERSION = "version";
     private static final String WRITE_COUNT = "write_count";
     private static final String OCCURRED_AT = "occurred_at";
+    private static final String TRACEPARENT = "traceparent";
 
     // Always six fraction digits, so that the field reads the same in every entry.
     private static final DateTimeFormatter TIMESTAMP =
@@ -39,13 +41,18 @@ public final class EventCodec {
 
     /** The stream fields of {@code event}, in the order a person reading {@code XRANGE} expects. */
     public static Map<String, String> encode(RecordEvent event) {
+        return encode(event, null);
+    }
+
+    /**
+     * The stream fields of {@code event}, and the trace context of the request that made it when one was traced: an
+     * optional field that consumers which predate it ignore, and that carries no part of the event itself.
+     *
+     * @param traceparent a W3C {@code traceparent} ({@code 00-<trace id>-<span id>-<flags>}), or null for none
+     */
+    public static Map<String, String> encode(RecordEvent event, @Nullable String traceparent) {
         var fields = new LinkedHashMap<String, String>();
-        fields.put(
-                TYPE,
-                switch (event) {
-                    case RecordWritten w -> TYPE_WRITTEN;
-                    case RecordDeleted d -> TYPE_DELETED;
-                });
+        fields.put(TYPE, type(event));
         fields.put(SCHEMA_FIELD, Integer.toString(SCHEMA));
         fields.put(COMMAND_ID, Long.toString(event.commandId()));
         fields.put(KEY, event.key());
@@ -55,7 +62,46 @@ public final class EventCodec {
         fields.put(VERSION, Long.toString(event.version()));
         fields.put(WRITE_COUNT, Long.toString(event.writeCount()));
         fields.put(OCCURRED_AT, TIMESTAMP.format(event.occurredAt()));
+        if (traceparent != null) {
+            fields.put(TRACEPARENT, traceparent);
+        }
         return fields;
+    }
+
+    /** The {@code type} field of {@code event}: {@link #TYPE_WRITTEN} or {@link #TYPE_DELETED}. */
+    public static String type(RecordEvent event) {
+        return switch (event) {
+            case RecordWritten w -> TYPE_WRITTEN;
+            case RecordDeleted d -> TYPE_DELETED;
+        };
+    }
+
+    /**
+     * The W3C {@code traceparent} an entry carries, or null when it has none (written untraced, or before the field
+     * existed) or one that is not well formed: a trace context is a hint, never a reason to reject an event.
+     */
+    public static @Nullable String traceparent(Map<String, String> fields) {
+        String value = fields.get(TRACEPARENT);
+        return value != null && isTraceparent(value) ? value : null;
+    }
+
+    // Version 00 of https://www.w3.org/TR/trace-context/#traceparent-header: 00-<32 hex>-<16 hex>-<2 hex>, lower case.
+    static boolean isTraceparent(String value) {
+        if (value.length() != 55
+                || value.charAt(0) != '0'
+                || value.charAt(1) != '0'
+                || value.charAt(2) != '-'
+                || value.charAt(35) != '-'
+                || value.charAt(52) != '-') {
+            return false;
+        }
+        for (int i = 3; i < 55; i++) {
+            char c = value.charAt(i);
+            if (i != 35 && i != 52 && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -40,6 +40,55 @@ class EventCodecTests {
     }
 
     @Nested
+    class TraceContext {
+
+        @Test
+        void encodesTheTraceparentLastAndOnlyWhenGiven() {
+            assertThat(EventCodec.encode(EventFixtures.WRITTEN, EventFixtures.TRACEPARENT))
+                    .containsExactlyEntriesOf(EventFixtures.writtenTracedFields());
+            assertThat(EventCodec.encode(EventFixtures.WRITTEN, null))
+                    .containsExactlyEntriesOf(EventFixtures.writtenFields());
+        }
+
+        @Test
+        void roundTripsTheTraceparentBesideTheSameEvent() {
+            var fields = EventCodec.encode(EventFixtures.DELETED, EventFixtures.TRACEPARENT);
+
+            assertThat(EventCodec.decode(fields)).isEqualTo(EventFixtures.DELETED);
+            assertThat(EventCodec.traceparent(fields)).isEqualTo(EventFixtures.TRACEPARENT);
+        }
+
+        @Test
+        void readsNoTraceparentFromAnEntryWithout() {
+            assertThat(EventCodec.traceparent(EventFixtures.writtenFields())).isNull();
+        }
+
+        @Test
+        void decodesATracedEntryAsTheSameEventSoThatOldAndNewConsumersAgree() {
+            assertThat(EventCodec.decode(EventFixtures.writtenTracedFields())).isEqualTo(EventFixtures.WRITTEN);
+        }
+
+        @ParameterizedTest
+        @ValueSource(
+                strings = {
+                    "",
+                    "garbage",
+                    "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                    "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+                    "00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902bz-01"
+                })
+        void ignoresATraceparentThatIsNotWellFormedAndStillDecodesTheEvent(String traceparent) {
+            var fields = new LinkedHashMap<>(EventFixtures.writtenFields());
+            fields.put("traceparent", traceparent);
+
+            assertThat(EventCodec.traceparent(fields)).isNull();
+            assertThat(EventCodec.decode(fields)).isEqualTo(EventFixtures.WRITTEN);
+        }
+    }
+
+    @Nested
     class Decode {
 
         @Test

@@ -28,11 +28,19 @@ public final class EventFixtures {
     public static final RecordDeleted DELETED =
             new RecordDeleted(43, "user/42 naïve", 4, 2, Instant.parse("2026-11-21T09:30:16.000001Z"));
 
+    /** The trace context {@link #writtenTracedFields()} carries beside {@link #WRITTEN}. */
+    public static final String TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
     private EventFixtures() {}
 
     /** The stream fields of {@link #WRITTEN}. */
     public static Map<String, String> writtenFields() {
         return load("record-written.fields");
+    }
+
+    /** The stream fields of {@link #WRITTEN} written by a traced request: those of the untraced one, and {@link #TRACEPARENT}. */
+    public static Map<String, String> writtenTracedFields() {
+        return load("record-written-traced.fields");
     }
 
     /** The stream fields of {@link #DELETED}. */

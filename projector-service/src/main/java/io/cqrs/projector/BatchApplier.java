@@ -5,9 +5,11 @@ import io.cqrs.events.MalformedEventException;
 import io.cqrs.events.RecordEvent;
 import io.cqrs.projector.RecordProjection.Outcome;
 import io.cqrs.stream.StreamEntryId;
+import io.cqrs.tracing.TraceContexts;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.models.stream.PendingMessage;
+import io.micrometer.tracing.Span;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,9 +18,11 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 import org.springframework.stereotype.Component;
 
 /**
@@ -36,18 +40,31 @@ class BatchApplier {
 
     private static final Logger log = LoggerFactory.getLogger(BatchApplier.class);
 
+    // MDC fields of the log lines about one entry: set only where a line is about one (a suspect, a dead letter), never
+    // per event of a batch, which is applied as one statement and logged as one line.
+    private static final String STREAM_ID = "stream_id";
+    private static final String KEY = "key";
+    private static final String COMMAND_ID = "command_id";
+
     private final DeliveryLimit limit;
     private final int maxSchema;
     private final RecordProjection projection;
     private final ProjectorMetrics metrics;
     private final Clock clock;
+    private final TraceContexts traces;
 
-    BatchApplier(ProjectorProperties properties, RecordProjection projection, ProjectorMetrics metrics, Clock clock) {
+    BatchApplier(
+            ProjectorProperties properties,
+            RecordProjection projection,
+            ProjectorMetrics metrics,
+            Clock clock,
+            TraceContexts traces) {
         this.limit = DeliveryLimit.of(properties.projector());
         this.maxSchema = properties.projector().maxSchema();
         this.projection = projection;
         this.metrics = metrics;
         this.clock = clock;
+        this.traces = traces;
     }
 
     private record Decoded(StreamMessage<String, String> entry, RecordEvent event, long deliveries) {}
@@ -105,14 +122,24 @@ class BatchApplier {
         // The others are acknowledged by now: should a suspect crash the process, it takes nobody else with it.
         for (Decoded suspect : batch.suspects()) {
             metrics.suspect();
-            log.warn(
-                    "Entry {} of stream {} was delivered {} times without an acknowledgement (limit {}); applying it"
-                            + " alone",
-                    suspect.entry().getId(),
-                    group.stream(),
-                    suspect.deliveries(),
-                    limit.maxDeliveries());
-            finish(group, Sorted.alone(suspect), held, retry, System.nanoTime());
+            // Its stream id, key and command id in every log line while it is applied alone (structured logs: fields).
+            MDC.put(STREAM_ID, suspect.entry().getId());
+            MDC.put(KEY, suspect.event().key());
+            MDC.put(COMMAND_ID, Long.toString(suspect.event().commandId()));
+            try {
+                log.warn(
+                        "Entry {} of stream {} was delivered {} times without an acknowledgement (limit {}); applying it"
+                                + " alone",
+                        suspect.entry().getId(),
+                        group.stream(),
+                        suspect.deliveries(),
+                        limit.maxDeliveries());
+                finish(group, Sorted.alone(suspect), held, retry, System.nanoTime());
+            } finally {
+                MDC.remove(STREAM_ID);
+                MDC.remove(KEY);
+                MDC.remove(COMMAND_ID);
+            }
             held.removeFirst();
         }
     }
@@ -140,17 +167,23 @@ class BatchApplier {
         var rejected = new ArrayList<>(batch.rejected());
         rejected.addAll(applied.isolated());
         for (Rejected r : rejected) {
-            log.warn(
-                    "Dead-lettering entry {} of stream {} after {} deliveries: {} ({})",
-                    r.entry().getId(),
-                    group.stream(),
-                    r.deliveries(),
-                    r.rejection().reason(),
-                    r.rejection().problem());
-            afterCommit(group, batch.ids(), retry, () -> group.deadLetter(r.entry(), r.rejection(), r.deliveries()));
+            try (var inLogs = MDC.putCloseable(STREAM_ID, r.entry().getId())) {
+                log.warn(
+                        "Dead-lettering entry {} of stream {} after {} deliveries: {} ({})",
+                        r.entry().getId(),
+                        group.stream(),
+                        r.deliveries(),
+                        r.rejection().reason(),
+                        r.rejection().problem());
+                afterCommit(
+                        group, batch.ids(), retry, () -> group.deadLetter(r.entry(), r.rejection(), r.deliveries()));
+            }
         }
         afterCommit(group, batch.ids(), retry, () -> group.ack(batch.ids()));
         Duration took = Duration.ofNanos(System.nanoTime() - started);
+        if (traces.enabled()) {
+            trace(group, batch, took);
+        }
         metrics.batch(batch.ids().size(), batch.bytes(), took);
         metrics.applied(applied.outcome(), committedAt);
         metrics.deadLettered(rejected.size());
@@ -297,6 +330,35 @@ class BatchApplier {
                     group.stream(),
                     failure.toString());
         });
+    }
+
+    /**
+     * One span per event of the batch that carries the trace context of its write, a child of the write's span: from the
+     * batch's start to its acknowledgement, the time the projection of that event took.
+     */
+    private void trace(StreamGroup group, Sorted batch, Duration took) {
+        Instant now = clock.instant();
+        long end = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+        long start = end - took.toNanos();
+        for (Decoded decoded : batch.valid()) {
+            String traceparent = EventCodec.traceparent(decoded.entry().getBody());
+            if (traceparent == null) {
+                continue;
+            }
+            RecordEvent event = decoded.event();
+            var span = traces.childOf(traceparent, "project " + EventCodec.type(event), start);
+            if (span != null) {
+                span.kind(Span.Kind.CONSUMER)
+                        .tag("cqrs.key", event.key())
+                        .tag("cqrs.command_id", event.commandId())
+                        .tag("cqrs.version", event.version())
+                        .tag("cqrs.stream", group.stream())
+                        .tag("cqrs.stream_id", decoded.entry().getId())
+                        .tag("cqrs.batch.entries", batch.ids().size())
+                        .start()
+                        .end(end, TimeUnit.NANOSECONDS);
+            }
+        }
     }
 
     private static List<RecordEvent> events(List<Decoded> decoded) {

@@ -11,7 +11,7 @@ class PropertyDefaultsTests {
     void givesEachSettingTheSameDefaultInTheFileAsInItsRecord() {
         PropertyDefaults.assertAgree(
                 "application.properties",
-                PropertyDefaults.configurationPropertiesIn("io.cqrs.read", "io.cqrs.apikeys"),
+                PropertyDefaults.configurationPropertiesIn("io.cqrs.read", "io.cqrs.apikeys", "io.cqrs.tracing"),
                 Set.of());
     }
 }

@@ -29,6 +29,7 @@ final class Stack implements AutoCloseable {
     private final String redisUrl = TestRedis.url();
     private final String stream = "cqrs:test:"
             + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + ":events";
+    private final Map<String, String> everyService;
     private final TestDatabase writeDb;
     private final TestDatabase readDb;
     final ServiceProcess write;
@@ -37,6 +38,12 @@ final class Stack implements AutoCloseable {
 
     /** Settings given to each service beside the connections; small pools, we share PostgreSQL's 100 connections. */
     Stack(Map<String, String> projectorSettings, Map<String, String> readSettings) {
+        this(Map.of(), projectorSettings, readSettings);
+    }
+
+    /** The same, with {@code everyService}'s settings given to all three services as well. */
+    Stack(Map<String, String> everyService, Map<String, String> projectorSettings, Map<String, String> readSettings) {
+        this.everyService = Map.copyOf(everyService);
         resources.add(this::deleteStreams);
         try {
             writeDb = remember(TestDatabase.create());
@@ -126,7 +133,8 @@ final class Stack implements AutoCloseable {
     }
 
     private ServiceProcess service(String name, Map<String, String> settings) {
-        var environment = new HashMap<>(settings);
+        var environment = new HashMap<>(everyService);
+        environment.putAll(settings);
         environment.put("REDIS_URL", redisUrl);
         environment.put("EVENT_STREAM_NAME", stream);
         environment.put("DB_POOL_MIN_SIZE", "1");

@@ -136,6 +136,21 @@ class OutboxIT {
     }
 
     @Test
+    void theSweeperPublishesATracedRowsTraceparentBesideItsEvent() {
+        String traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        long id = jdbc.sql("""
+                        insert into commands (key, version, op, value, write_count) values (?, 1, 'write', 'traced', 1)
+                        returning id
+                        """).param(key("traced")).query(Long.class).single();
+        jdbc.sql("insert into outbox (command_id, traceparent) values (?, ?)")
+                .params(id, traceparent)
+                .update();
+
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(publishedTraceparents()).containsEntry(id, traceparent));
+    }
+
+    @Test
     void deletesPublishedRowsAndIdempotencyKeysPastTheirRetentionAndKeepsTheRest() {
         long old = insertPublished(key("old"), "now() - interval '25 hours'");
         long recent = insertPublished(key("recent"), "now() - interval '1 hour'");
@@ -170,6 +185,23 @@ class OutboxIT {
                 .param(id)
                 .update();
         return id;
+    }
+
+    /** Command id → the traceparent its entry carries, for the entries that carry one. */
+    private java.util.Map<Long, String> publishedTraceparents() {
+        var client = RedisClient.create(REDIS.uri());
+        try (var connection = client.connect()) {
+            var traceparents = new java.util.HashMap<Long, String>();
+            connection.sync().xrange(stream.name(), Range.unbounded()).forEach(e -> {
+                String traceparent = EventCodec.traceparent(e.getBody());
+                if (traceparent != null) {
+                    traceparents.put(EventCodec.decode(e.getBody()).commandId(), traceparent);
+                }
+            });
+            return traceparents;
+        } finally {
+            client.shutdown();
+        }
     }
 
     private Set<Long> publishedCommandIds() {

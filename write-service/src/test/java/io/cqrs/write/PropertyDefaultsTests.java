@@ -11,7 +11,8 @@ class PropertyDefaultsTests {
     void givesEachSettingTheSameDefaultInTheFileAsInItsRecord() {
         PropertyDefaults.assertAgree(
                 "application.properties",
-                PropertyDefaults.configurationPropertiesIn("io.cqrs.write", "io.cqrs.apikeys", "io.cqrs.db"),
+                PropertyDefaults.configurationPropertiesIn(
+                        "io.cqrs.write", "io.cqrs.apikeys", "io.cqrs.db", "io.cqrs.tracing"),
                 Set.of());
     }
 }

@@ -6,6 +6,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import org.slf4j.MDC;
 import org.springframework.dao.DataAccessException;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
@@ -59,12 +60,22 @@ class PlainReadFilter extends OncePerRequestFilter {
         }
         long start = System.nanoTime();
         byte[] body;
+        String key;
         try {
-            var read = reads.read(UriUtils.decode(segment, StandardCharsets.UTF_8), null, null);
+            key = UriUtils.decode(segment, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            chain.doFilter(request, response);
+            return;
+        }
+        MDC.put(ReadController.KEY_IN_LOGS, key);
+        try {
+            var read = reads.read(key, null, null);
             body = json.writeValueAsBytes(ReadController.RecordView.from(read));
         } catch (RecordNotFound | KeyTooLong | DataAccessException | IllegalArgumentException e) {
             chain.doFilter(request, response);
             return;
+        } finally {
+            MDC.remove(ReadController.KEY_IN_LOGS);
         }
         metrics.found.record(System.nanoTime() - start);
         ServerHttpObservationFilter.findObservationContext(request)

@@ -5,6 +5,7 @@ import jakarta.validation.constraints.PositiveOrZero;
 import java.time.Duration;
 import java.time.Instant;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.MDC;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -22,6 +23,9 @@ class ReadController {
     private final ReadService reads;
     private final ReadMetrics metrics;
 
+    /** The MDC field that names the key being read. */
+    static final String KEY_IN_LOGS = "key";
+
     ReadController(ReadService reads, ReadMetrics metrics) {
         this.reads = reads;
         this.metrics = metrics;
@@ -34,6 +38,8 @@ class ReadController {
             @RequestParam(name = "wait_ms", required = false) @PositiveOrZero @Nullable Long waitMs) {
         long start = System.nanoTime();
         ReadMetrics.Outcome outcome = metrics.failed;
+        // The key in the log lines of the read (structured logs: a field), a wait for its version included.
+        MDC.put(KEY_IN_LOGS, key);
         try {
             var read = reads.read(key, minVersion, waitMs == null ? null : Duration.ofMillis(waitMs));
             outcome = metrics.found;
@@ -48,6 +54,7 @@ class ReadController {
             outcome = metrics.tooManyWaiters;
             throw e;
         } finally {
+            MDC.remove(KEY_IN_LOGS);
             outcome.record(System.nanoTime() - start);
         }
     }

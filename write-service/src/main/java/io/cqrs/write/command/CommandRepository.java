@@ -102,15 +102,13 @@ class CommandRepository {
     // slot. Data-modifying CTEs all run, whether or not the final select reads them; it reports how many key states
     // were created, so that a key another transaction created meanwhile (ON CONFLICT DO NOTHING) fails the group for
     // a retry.
-    private static final String STORE_GROUP = """
+    private static final String STORE = """
             with stored as (
                      insert into commands (key, version, op, value, write_count, idempotency_key)
                      select * from unnest(:keys::text[], :versions::bigint[], :ops::text[], :values::text[],
                                           :writeCounts::bigint[], :idempotencyKeys::text[])
                      returning id, key, version, created_at),
-                 queued as (
-                     insert into outbox (command_id, next_attempt_at)
-                     select id, now() + :outboxDelay::interval from stored),
+                 queued as (%s),
                  created as (
                      insert into key_state (key, version, write_count, deleted, updated_at)
                      select k, v, w, d, now()
@@ -129,6 +127,19 @@ class CommandRepository {
                      where slot = :totalsSlot)
             select id, key, version, created_at, (select count(*) from created) as created from stored
             """;
+
+    private static final String STORE_GROUP = STORE.formatted("""
+            insert into outbox (command_id, next_attempt_at)
+            select id, now() + :outboxDelay::interval from stored""");
+
+    // For a group with a traced request: each outbox row takes its command's trace context, joined by key and version
+    // (unique within a group). A statement of its own, so that untraced groups, the rule, pay nothing for it.
+    private static final String STORE_TRACED_GROUP = STORE.formatted("""
+            insert into outbox (command_id, next_attempt_at, traceparent)
+            select s.id, now() + :outboxDelay::interval, t.tp
+            from stored s
+            join unnest(:keys::text[], :versions::bigint[], :traceparents::text[]) as t(k, v, tp)
+              on t.k = s.key and t.v = s.version""");
 
     /**
      * Stores a group's commands with their outbox rows, key states and totals; returns the commands with their ids and
@@ -152,6 +163,7 @@ class CommandRepository {
         var values = new String[n];
         var writeCounts = new long[n];
         var idempotencyKeys = new String[n];
+        String[] traceparents = null;
         long writes = 0;
         for (int i = 0; i < n; i++) {
             var c = commands.get(i);
@@ -161,6 +173,12 @@ class CommandRepository {
             values[i] = c.command().value();
             writeCounts[i] = c.writeCount();
             idempotencyKeys[i] = c.idempotencyKey();
+            if (c.traceparent() != null) {
+                if (traceparents == null) {
+                    traceparents = new String[n];
+                }
+                traceparents[i] = c.traceparent();
+            }
             writes += c.command().op() == Command.Op.WRITE ? 1 : 0;
         }
         Map<String, Object> parameters = new HashMap<>(32);
@@ -177,14 +195,20 @@ class CommandRepository {
         parameters.put("writes", writes);
         parameters.put("deletes", n - writes);
         parameters.put("totalsSlot", totalsSlot);
+        if (traceparents != null) {
+            parameters.put("traceparents", traceparents);
+        }
         Map<String, Map<Long, Long>> ids = new HashMap<>();
         var createdAt = new Instant[1];
         var created = new long[1];
-        jdbc.sql(STORE_GROUP).params(parameters).query(rs -> {
-            ids.computeIfAbsent(rs.getString("key"), k -> new HashMap<>()).put(rs.getLong("version"), rs.getLong("id"));
-            createdAt[0] = rs.getTimestamp("created_at").toInstant();
-            created[0] = rs.getLong("created");
-        });
+        jdbc.sql(traceparents == null ? STORE_GROUP : STORE_TRACED_GROUP)
+                .params(parameters)
+                .query(rs -> {
+                    ids.computeIfAbsent(rs.getString("key"), k -> new HashMap<>())
+                            .put(rs.getLong("version"), rs.getLong("id"));
+                    createdAt[0] = rs.getTimestamp("created_at").toInstant();
+                    created[0] = rs.getLong("created");
+                });
         if (n > 0 && created[0] != newKeys.size()) {
             throw new DuplicateKeyException("another transaction created some of these keys first; retry the group");
         }

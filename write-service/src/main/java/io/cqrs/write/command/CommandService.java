@@ -1,5 +1,6 @@
 package io.cqrs.write.command;
 
+import io.cqrs.tracing.TraceContexts;
 import io.cqrs.write.command.CommandRepository.IdempotentRequest;
 import io.cqrs.write.command.PendingUnit.IdempotencyClaim;
 import io.cqrs.write.command.PendingUnit.Outcome;
@@ -27,13 +28,19 @@ class CommandService {
     private final CommandRepository commands;
     private final WriteProperties properties;
     private final MeterRegistry meters;
+    private final TraceContexts traces;
 
     CommandService(
-            GroupCommitter committer, CommandRepository commands, WriteProperties properties, MeterRegistry meters) {
+            GroupCommitter committer,
+            CommandRepository commands,
+            WriteProperties properties,
+            MeterRegistry meters,
+            TraceContexts traces) {
         this.committer = committer;
         this.commands = commands;
         this.properties = properties;
         this.meters = meters;
+        this.traces = traces;
         // Every op and result from the start, at zero: rate() and increase() over a series that appears with its first
         // event miss that event, and a dashboard shows nothing rather than 0 (ops/alerts.yml, ops/grafana/).
         for (Command.Op op : Command.Op.values()) {
@@ -85,7 +92,7 @@ class CommandService {
         }
         Outcome outcome;
         try {
-            outcome = await(committer.submit(new PendingUnit(requested, claim)));
+            outcome = await(committer.submit(new PendingUnit(requested, claim, traces.current())));
         } catch (WriteStoreUnavailable e) {
             count(requested, "unavailable");
             throw e;

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -178,13 +179,24 @@ class GroupCommitter implements SmartLifecycle {
     // The publisher answers the group's requests once their events were offered to Redis.
     private void handOver(Map<PendingUnit, Outcome> outcomes, long committedAt) {
         var events = new ArrayList<RecordEvent>();
-        outcomes.values().forEach(outcome -> {
-            if (outcome instanceof Outcome.Applied applied) {
-                applied.commands().forEach(c -> events.add(c.event()));
+        Map<Long, String> traceparents = null;
+        for (var unitOutcome : outcomes.entrySet()) {
+            if (unitOutcome.getValue() instanceof Outcome.Applied applied) {
+                String traceparent = unitOutcome.getKey().traceparent();
+                for (StoredCommand c : applied.commands()) {
+                    events.add(c.event());
+                    if (traceparent != null) {
+                        if (traceparents == null) {
+                            traceparents = new HashMap<>();
+                        }
+                        traceparents.put(c.id(), traceparent);
+                    }
+                }
             }
-        });
+        }
         publisher.publish(
                 events,
+                traceparents == null ? Map.of() : traceparents,
                 committedAt,
                 streamIds ->
                         outcomes.forEach((unit, outcome) -> unit.outcome().complete(withEventIds(outcome, streamIds))));

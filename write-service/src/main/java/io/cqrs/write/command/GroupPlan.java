@@ -19,12 +19,22 @@ record GroupPlan(List<Step> steps, Map<String, KeyState> finalStates, Map<String
             List<NumberedCommand> commands,
             @Nullable String nothingToDelete) {}
 
-    /** A command with its place in its key's history. */
+    /**
+     * A command with its place in its key's history.
+     *
+     * @param traceparent the trace context of the request that sent it, or null when that was not traced
+     */
     record NumberedCommand(
             Command command,
             long version,
             long writeCount,
-            @Nullable String idempotencyKey) {}
+            @Nullable String idempotencyKey,
+            @Nullable String traceparent) {
+
+        NumberedCommand(Command command, long version, long writeCount, @Nullable String idempotencyKey) {
+            this(command, version, writeCount, idempotencyKey, null);
+        }
+    }
 
     static GroupPlan of(List<PendingUnit> units, Map<String, KeyState> lockedStates) {
         return of(units, lockedStates, Map.of());
@@ -54,7 +64,8 @@ record GroupPlan(List<Step> steps, Map<String, KeyState> finalStates, Map<String
                         command,
                         after.version(),
                         after.writeCount(),
-                        unit.claim() == null ? null : unit.claim().key()));
+                        unit.claim() == null ? null : unit.claim().key(),
+                        unit.traceparent()));
             }
             steps.add(new Step(unit, numbered, null));
         }

@@ -8,11 +8,20 @@ import org.jspecify.annotations.Nullable;
  * What one request asked for, waiting to join a group commit: applied all together or not at all.
  *
  * @param claim the request's Idempotency-Key and fingerprint, or null without the header
+ * @param traceparent the request's trace context, carried beside its events, or null when it is not traced
  */
-record PendingUnit(List<Command> commands, @Nullable IdempotencyClaim claim, CompletableFuture<Outcome> outcome) {
+record PendingUnit(
+        List<Command> commands,
+        @Nullable IdempotencyClaim claim,
+        @Nullable String traceparent,
+        CompletableFuture<Outcome> outcome) {
 
     PendingUnit(List<Command> commands, @Nullable IdempotencyClaim claim) {
-        this(List.copyOf(commands), claim, new CompletableFuture<>());
+        this(commands, claim, null);
+    }
+
+    PendingUnit(List<Command> commands, @Nullable IdempotencyClaim claim, @Nullable String traceparent) {
+        this(List.copyOf(commands), claim, traceparent, new CompletableFuture<>());
     }
 
     record IdempotencyClaim(String key, String requestHash) {}

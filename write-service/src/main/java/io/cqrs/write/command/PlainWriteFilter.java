@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.MDC;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.http.InvalidMediaTypeException;
@@ -97,6 +98,8 @@ class PlainWriteFilter extends OncePerRequestFilter {
         WriteResponse answer;
         try {
             Command command = rules.write(parsed.key(), parsed.value(), null);
+            // The key in every log line of the rest of this request, an error's too (structured logs: a field).
+            MDC.put(WriteController.KEY_IN_LOGS, command.key());
             Principal caller = request.getUserPrincipal();
             var written = commands().execute(List.of(command), null, caller.getName());
             answer = WriteResponse.of(written.single(), "Value written");
@@ -105,6 +108,8 @@ class PlainWriteFilter extends OncePerRequestFilter {
                 throw e;
             }
             return;
+        } finally {
+            MDC.remove(WriteController.KEY_IN_LOGS);
         }
         byte[] json = responses.writeValueAsBytes(answer);
         response.setStatus(HttpServletResponse.SC_OK);

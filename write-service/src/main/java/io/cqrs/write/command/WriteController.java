@@ -5,6 +5,7 @@ import java.security.Principal;
 import java.util.List;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.MDC;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -23,6 +24,9 @@ class WriteController {
 
     static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
+    /** The MDC field that names the key a single write or delete is about, while it runs. */
+    static final String KEY_IN_LOGS = "key";
+
     private final CommandService commands;
     private final CommandRules rules;
 
@@ -37,9 +41,11 @@ class WriteController {
             @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String key,
             Principal caller) {
         Command command = rules.write(body.key(), body.value(), key);
-        return respond(
-                commands.execute(List.of(command), key, caller.getName()),
-                w -> WriteResponse.of(w.single(), "Value written"));
+        try (var inLogs = MDC.putCloseable(KEY_IN_LOGS, command.key())) {
+            return respond(
+                    commands.execute(List.of(command), key, caller.getName()),
+                    w -> WriteResponse.of(w.single(), "Value written"));
+        }
     }
 
     @PutMapping(path = "/write", consumes = MediaType.APPLICATION_JSON_VALUE)
@@ -65,9 +71,11 @@ class WriteController {
             @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String idempotencyKey,
             Principal caller) {
         Command command = rules.delete(key, idempotencyKey);
-        return respond(
-                commands.execute(List.of(command), idempotencyKey, caller.getName()),
-                w -> WriteResponse.of(w.single(), "Record deleted"));
+        try (var inLogs = MDC.putCloseable(KEY_IN_LOGS, command.key())) {
+            return respond(
+                    commands.execute(List.of(command), idempotencyKey, caller.getName()),
+                    w -> WriteResponse.of(w.single(), "Record deleted"));
+        }
     }
 
     private static <T> ResponseEntity<T> respond(Written written, Function<Written, T> body) {

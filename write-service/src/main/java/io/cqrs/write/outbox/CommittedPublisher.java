@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -67,21 +68,34 @@ public class CommittedPublisher implements SmartLifecycle {
                 .register(meters);
     }
 
-    /** A committed group's events, when it committed, and who waits to hear which of them reached the stream. */
-    private record Committed(List<RecordEvent> events, long committedAt, Consumer<Map<Long, String>> answer) {}
+    /**
+     * A committed group's events, the trace contexts of its traced requests' events (command id → traceparent), when
+     * it committed, and who waits to hear which of them reached the stream.
+     */
+    private record Committed(
+            List<RecordEvent> events,
+            Map<Long, String> traceparents,
+            long committedAt,
+            Consumer<Map<Long, String>> answer) {}
 
     /**
      * Hands over the events of a committed group. {@code answer} runs once they were offered to Redis, with command id
      * → stream entry id for those acknowledged in time; the others stay queued in the outbox.
      *
+     * @param traceparents command id → the trace context to carry beside its event, for traced requests only (usually
+     *     none)
      * @param committedAt when the group's transaction committed, {@link System#nanoTime()}
      */
-    public void publish(List<RecordEvent> events, long committedAt, Consumer<Map<Long, String>> answer) {
+    public void publish(
+            List<RecordEvent> events,
+            Map<Long, String> traceparents,
+            long committedAt,
+            Consumer<Map<Long, String>> answer) {
         if (!running) {
             answer.accept(Map.of()); // shutting down: the sweeper publishes them after the next start
             return;
         }
-        committed.add(new Committed(events, committedAt, answer));
+        committed.add(new Committed(events, traceparents, committedAt, answer));
     }
 
     private void run() {
@@ -109,15 +123,19 @@ public class CommittedPublisher implements SmartLifecycle {
 
     private void publishAndAnswer(List<Committed> groups) {
         List<RecordEvent> events = groups.getFirst().events();
+        Map<Long, String> traceparents = groups.getFirst().traceparents();
         if (groups.size() > 1) {
             events = new ArrayList<>();
+            var merged = new HashMap<Long, String>();
             for (Committed group : groups) {
                 events.addAll(group.events());
+                merged.putAll(group.traceparents());
             }
+            traceparents = merged;
         }
         Map<Long, String> streamIds = Map.of();
         try {
-            streamIds = publishNow(events);
+            streamIds = publishNow(events, traceparents);
             timeStage(groups, streamIds);
         } finally {
             // Committed is committed: every request is answered, with the event ids Redis gave in time, if any.
@@ -148,11 +166,11 @@ public class CommittedPublisher implements SmartLifecycle {
     }
 
     /** Publishes unless Redis failed a moment ago; returns the stream ids of the events Redis acknowledged in time. */
-    private Map<Long, String> publishNow(List<RecordEvent> events) {
+    private Map<Long, String> publishNow(List<RecordEvent> events, Map<Long, String> traceparents) {
         if (events.isEmpty() || System.nanoTime() < pausedUntilNanos) {
             return Map.of();
         }
-        var publication = relay.publish(events, properties.publishTimeout());
+        var publication = relay.publish(events, traceparents, properties.publishTimeout());
         if (publication.error() != null) {
             pausedUntilNanos =
                     System.nanoTime() + properties.pauseAfterFailure().toNanos();

@@ -43,14 +43,20 @@ class OutboxRelay implements DisposableBean {
                 .register(meters);
     }
 
-    /** XADDs every event without waiting in between, then waits for all replies up to {@code timeout}. */
-    Publication publish(List<RecordEvent> events, Duration timeout) {
+    /**
+     * XADDs every event without waiting in between, then waits for all replies up to {@code timeout}.
+     *
+     * @param traceparents command id → the trace context to carry beside its event, for traced requests only
+     */
+    Publication publish(List<RecordEvent> events, Map<Long, String> traceparents, Duration timeout) {
         var futures = new ArrayList<RedisFuture<String>>(events.size());
         String error = null;
         try {
             var commands = connection.async();
             for (RecordEvent event : events) {
-                futures.add(commands.xadd(stream, EventCodec.encode(event)));
+                // Untraced (the rule): no lookup, so no boxed command id.
+                String traceparent = traceparents.isEmpty() ? null : traceparents.get(event.commandId());
+                futures.add(commands.xadd(stream, EventCodec.encode(event, traceparent)));
             }
             LettuceFutures.awaitAll(timeout, futures.toArray(Future[]::new));
         } catch (RuntimeException e) {

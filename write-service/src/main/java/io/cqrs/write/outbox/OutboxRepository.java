@@ -5,6 +5,7 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -67,12 +68,19 @@ class OutboxRepository {
     }
 
     /**
+     * The events of due outbox rows, oldest first, and the trace contexts of those whose request was traced (command id
+     * → traceparent).
+     */
+    record Due(List<RecordEvent> events, Map<Long, String> traceparents) {}
+
+    /**
      * Locks up to {@code limit} due, unpublished rows for this transaction, skipping rows another instance holds, and
      * returns their events, oldest first.
      */
-    List<RecordEvent> lockDue(int limit) {
-        return jdbc.sql("""
-                        select c.id, c.key, c.version, c.op, c.value, c.write_count, c.created_at
+    Due lockDue(int limit) {
+        var traceparents = new HashMap<Long, String>();
+        var events = jdbc.sql("""
+                        select c.id, c.key, c.version, c.op, c.value, c.write_count, c.created_at, o.traceparent
                         from outbox o join commands c on c.id = o.command_id
                         where o.published_at is null and o.next_attempt_at <= now()
                         order by o.next_attempt_at
@@ -80,15 +88,22 @@ class OutboxRepository {
                         for update of o skip locked
                         """)
                 .param(limit)
-                .query((rs, row) -> OutboxEvents.of(
-                        rs.getLong("id"),
-                        rs.getString("key"),
-                        "delete".equals(rs.getString("op")),
-                        rs.getString("value"),
-                        rs.getLong("version"),
-                        rs.getLong("write_count"),
-                        rs.getTimestamp("created_at").toInstant()))
+                .query((rs, row) -> {
+                    String traceparent = rs.getString("traceparent");
+                    if (traceparent != null) {
+                        traceparents.put(rs.getLong("id"), traceparent);
+                    }
+                    return OutboxEvents.of(
+                            rs.getLong("id"),
+                            rs.getString("key"),
+                            "delete".equals(rs.getString("op")),
+                            rs.getString("value"),
+                            rs.getLong("version"),
+                            rs.getLong("write_count"),
+                            rs.getTimestamp("created_at").toInstant());
+                })
                 .list();
+        return new Due(events, traceparents);
     }
 
     /** Unpublished rows and the creation time of the oldest; a partial index keeps this as cheap as the backlog. */

@@ -60,11 +60,12 @@ class OutboxSweeper implements SchedulingConfigurer {
 
     /** Publishes one batch of due rows; returns how many made it, which is the whole batch only when all did. */
     int sweepOnce() {
-        List<RecordEvent> due = outbox.lockDue(properties.sweepBatch());
+        var lock = outbox.lockDue(properties.sweepBatch());
+        List<RecordEvent> due = lock.events();
         if (due.isEmpty()) {
             return 0;
         }
-        var publication = relay.publish(due, properties.publishTimeout());
+        var publication = relay.publish(due, lock.traceparents(), properties.publishTimeout());
         outbox.markPublished(publication.streamIds());
         if (publication.error() != null) {
             List<Long> failed = due.stream()

@@ -201,6 +201,37 @@ class GroupTransactionIT {
                 .isEqualTo((long) committers * rounds * keysPerGroup);
     }
 
+    @Test
+    void keepsEachTracedRequestsTraceparentInItsOutboxRowsAndNoneForTheOthers() {
+        String traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        String traced = key("traced");
+        String untraced = key("untraced");
+        var tracedUnit =
+                new PendingUnit(List.of(Command.write(traced, "a"), Command.write(traced, "b")), null, traceparent);
+        var untracedUnit = unit(null, Command.write(untraced, "v"));
+
+        var outcomes = transaction.commit(List.of(untracedUnit, tracedUnit), SLOT);
+
+        var tracedIds = ((Outcome.Applied) outcomes.get(tracedUnit))
+                .commands().stream().map(StoredCommand::id).toList();
+        var untracedId = ((Outcome.Applied) outcomes.get(untracedUnit))
+                .commands()
+                .getFirst()
+                .id();
+        for (long id : tracedIds) {
+            assertThat(outboxTraceparent(id)).isEqualTo(traceparent);
+        }
+        assertThat(outboxTraceparent(untracedId)).isNull();
+    }
+
+    private @Nullable String outboxTraceparent(long commandId) {
+        return jdbc.sql("select traceparent from outbox where command_id = ?")
+                .param(commandId)
+                .query((rs, row) -> java.util.Optional.ofNullable(rs.getString(1)))
+                .single()
+                .orElse(null);
+    }
+
     private static PendingUnit unit(@Nullable String idempotencyKey, Command... commands) {
         return new PendingUnit(
                 List.of(commands),
