@@ -11,6 +11,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
@@ -97,7 +98,9 @@ public class ReplayFence implements SmartLifecycle {
     private long latestPrimaryLsn = -1;
     private @Nullable Instant latestPrimaryAt;
     private long replayedLsn = -1;
-    private boolean stopping;
+    // One per start, kept by that start's thread: a context stopped and started again (Spring's test context cache
+    // pauses the contexts not in use) runs the fence again, and a thread that outlived its stop still sees it.
+    private AtomicBoolean stopping = new AtomicBoolean();
 
     private volatile boolean standby;
     private volatile @Nullable Thread thread;
@@ -300,7 +303,14 @@ public class ReplayFence implements SmartLifecycle {
     @Override
     public void start() {
         checkRole();
-        Thread fence = Thread.ofPlatform().name("cqrs-replay-fence").daemon().unstarted(this::run);
+        var stop = new AtomicBoolean();
+        lock.lock();
+        try {
+            stopping = stop;
+        } finally {
+            lock.unlock();
+        }
+        Thread fence = Thread.ofPlatform().name("cqrs-replay-fence").daemon().unstarted(() -> run(stop));
         thread = fence;
         fence.start();
     }
@@ -315,7 +325,7 @@ public class ReplayFence implements SmartLifecycle {
     public void stop() {
         lock.lock();
         try {
-            stopping = true;
+            stopping.set(true);
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -336,13 +346,13 @@ public class ReplayFence implements SmartLifecycle {
         return thread != null;
     }
 
-    private void run() {
+    private void run(AtomicBoolean stop) {
         long pollNanos = 0;
         long nextRoleCheck = System.nanoTime() + ROLE_CHECK.toNanos();
         while (true) {
             lock.lock();
             try {
-                if (stopping) {
+                if (stop.get()) {
                     return;
                 }
                 // Nothing held: sleep until something is, or until the role is due for another look.
@@ -350,7 +360,7 @@ public class ReplayFence implements SmartLifecycle {
                 if (wait > 0) {
                     changed.awaitNanos(wait);
                 }
-                if (stopping) {
+                if (stop.get()) {
                     return;
                 }
             } catch (InterruptedException e) {
