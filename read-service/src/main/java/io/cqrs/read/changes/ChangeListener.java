@@ -49,7 +49,9 @@ class ChangeListener implements SmartLifecycle {
     private final Timer notifyToListener;
     // The wall clock, as the projector reads its own for the time it puts in a notice.
     private final Clock clock = Clock.systemUTC();
-    private final CountDownLatch stopping = new CountDownLatch(1);
+    // One per start: a context that is stopped and started again (Spring's test context cache pauses the contexts not
+    // in use) listens again, and a listener thread that outlived its stop still sees its own latch counted down.
+    private volatile CountDownLatch stopping = new CountDownLatch(1);
     private volatile @Nullable Thread thread;
     private volatile @Nullable Connection connection;
     private volatile boolean listening;
@@ -81,8 +83,10 @@ class ChangeListener implements SmartLifecycle {
 
     @Override
     public void start() {
+        var stop = new CountDownLatch(1);
+        stopping = stop;
         Thread listener =
-                Thread.ofPlatform().name("cqrs-change-listener").daemon().unstarted(this::run);
+                Thread.ofPlatform().name("cqrs-change-listener").daemon().unstarted(() -> run(stop));
         thread = listener;
         listener.start();
     }
@@ -116,13 +120,13 @@ class ChangeListener implements SmartLifecycle {
         return WebServerApplicationContext.START_STOP_LIFECYCLE_PHASE - 512;
     }
 
-    private boolean stopped() {
-        return stopping.getCount() == 0;
+    private static boolean stopped(CountDownLatch stop) {
+        return stop.getCount() == 0;
     }
 
-    private void run() {
+    private void run(CountDownLatch stop) {
         BackOffExecution reconnects = backOff.start();
-        while (!stopped()) {
+        while (!stopped(stop)) {
             long pause;
             try (Connection listen = connect()) {
                 connection = listen;
@@ -135,10 +139,10 @@ class ChangeListener implements SmartLifecycle {
                 waiters.wakeAll();
                 log.info("Listening for commit notifications on {}", RecordChanges.CHANNEL);
                 reconnects = backOff.start();
-                receive(listen);
+                receive(listen, stop);
                 pause = reconnects.nextBackOff();
             } catch (SQLException | RuntimeException e) {
-                if (stopped()) {
+                if (stopped(stop)) {
                     break;
                 }
                 pause = reconnects.nextBackOff();
@@ -150,18 +154,18 @@ class ChangeListener implements SmartLifecycle {
                     cache.suspend();
                 }
             }
-            if (pause(pause)) {
+            if (pause(pause, stop)) {
                 break;
             }
         }
         log.info("Stopped listening for commit notifications");
     }
 
-    private void receive(Connection listen) throws SQLException {
+    private void receive(Connection listen, CountDownLatch stop) throws SQLException {
         PGConnection pg = listen.unwrap(PGConnection.class);
         int pollMillis = (int) properties.pollInterval().toMillis();
         long quietSince = System.nanoTime();
-        while (!stopped()) {
+        while (!stopped(stop)) {
             PGNotification[] notifications = pg.getNotifications(pollMillis);
             if (notifications != null && notifications.length > 0) {
                 quietSince = System.nanoTime();
@@ -227,9 +231,9 @@ class ChangeListener implements SmartLifecycle {
     }
 
     /** Waits for {@code millis} unless stopping; true when stopping. */
-    private boolean pause(long millis) {
+    private static boolean pause(long millis, CountDownLatch stop) {
         try {
-            return stopping.await(millis, TimeUnit.MILLISECONDS);
+            return stop.await(millis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return true;
