@@ -137,7 +137,11 @@ class WriteApiDescriptionIT {
     }
 
     @Test
-    void swaggerUiIsServedWithoutAKey() {
+    void theDescriptionAsYamlAndSwaggerUiAreServedWithoutAKey() {
+        var yaml = http.anonymous().get("/v3/api-docs.yaml");
+        assertThat(yaml.statusCode()).as(yaml.body()).isEqualTo(200);
+        assertThat(yaml.body()).startsWith("openapi: 3.1");
+
         var page = http.anonymous().get("/swagger-ui/index.html");
 
         assertThat(page.statusCode()).isEqualTo(200);

@@ -14,6 +14,8 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
 import org.springframework.core.env.Environment;
 import org.springframework.http.HttpMethod;
 
@@ -55,12 +57,18 @@ public class ApiDescriptionAutoConfiguration {
         return new ModelResolver(mapper).openapi31(openApi31);
     }
 
-    /** The description and Swagger UI, open to anyone: they describe the API and hold no data. */
+    /**
+     * The description and Swagger UI, open to anyone: they describe the API and hold no data. Last, after the service's
+     * own rules (registered before any auto-configuration), so that an API request is matched before it meets these
+     * paths.
+     */
     @Bean
+    @Order(Ordered.LOWEST_PRECEDENCE)
     ApiAccess apiDescriptionAccess(Environment environment) {
         String apiDocs = environment.getProperty("springdoc.api-docs.path", "/v3/api-docs");
         String swaggerUi = environment.getProperty("springdoc.swagger-ui.path", "/swagger-ui.html");
-        return rules -> rules.requestMatchers(HttpMethod.GET, apiDocs, apiDocs + "/**", swaggerUi, "/swagger-ui/**")
+        return rules -> rules.requestMatchers(
+                        HttpMethod.GET, apiDocs, apiDocs + ".yaml", apiDocs + "/**", swaggerUi, "/swagger-ui/**")
                 .permitAll();
     }
 
