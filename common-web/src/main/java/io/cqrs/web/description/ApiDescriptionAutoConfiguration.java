@@ -12,6 +12,7 @@ import org.springdoc.core.configuration.SpringDocConfiguration;
 import org.springdoc.core.properties.SpringDocConfigProperties;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.Ordered;
@@ -21,11 +22,13 @@ import org.springframework.http.HttpMethod;
 
 /**
  * The parts of a service's OpenAPI description (springdoc: {@code /v3/api-docs}, Swagger UI at {@code
- * /swagger-ui.html}) that every service shares. Only in a service that has springdoc on its class path. The
+ * /swagger-ui.html}) that every service shares. Only in a service that has springdoc on its class path, unless
+ * {@code springdoc.api-docs.enabled=false} turns springdoc off. The
  * description is built at the first request for it, not at start-up, and holds no data: it is open without a key.
  */
 @AutoConfiguration(beforeName = "org.springdoc.core.configuration.SpringDocConfiguration")
 @ConditionalOnClass(SpringDocConfiguration.class)
+@ConditionalOnProperty(name = "springdoc.api-docs.enabled", matchIfMissing = true)
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 public class ApiDescriptionAutoConfiguration {
 
