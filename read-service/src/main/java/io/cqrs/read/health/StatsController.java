@@ -1,8 +1,13 @@
 package io.cqrs.read.health;
 
+import io.cqrs.apikeys.Scope;
 import io.cqrs.read.readcount.ReadCounter;
 import io.cqrs.stream.GroupStatus;
 import io.cqrs.stream.StreamStatus;
+import io.cqrs.web.description.ApiKeyScope;
+import io.cqrs.web.description.ProblemResponse;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import java.time.Instant;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
@@ -16,6 +21,7 @@ import org.springframework.web.bind.annotation.RestController;
  * when Redis does not answer; the database figures are required (503 without them).
  */
 @RestController
+@Tag(name = "stats")
 class StatsController {
 
     private static final Logger log = LoggerFactory.getLogger(StatsController.class);
@@ -34,6 +40,15 @@ class StatsController {
     }
 
     @GetMapping("/stats")
+    @Operation(
+            summary = "Totals of the read model, the stream and the projection",
+            description = "Maintained counters: O(1). The stream's figures are null while Redis does not answer.")
+    @ApiKeyScope(Scope.READ)
+    @ProblemResponse(
+            status = 503,
+            types = "read-db-unavailable",
+            retryAfter = true,
+            description = "The read database cannot be reached")
     Stats stats() {
         StatsRepository.Totals totals = totalsWithBufferedReads();
         StreamStatus status = null;

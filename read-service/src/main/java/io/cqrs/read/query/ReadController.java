@@ -1,5 +1,11 @@
 package io.cqrs.read.query;
 
+import io.cqrs.apikeys.Scope;
+import io.cqrs.web.description.ApiKeyScope;
+import io.cqrs.web.description.ProblemResponse;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.validation.constraints.Positive;
 import jakarta.validation.constraints.PositiveOrZero;
 import java.time.Duration;
@@ -18,6 +24,7 @@ import org.springframework.web.bind.annotation.RestController;
  * {@link PlainReadFilter}; this controller answers every other case.
  */
 @RestController
+@Tag(name = "reads")
 class ReadController {
 
     private final ReadService reads;
@@ -32,10 +39,40 @@ class ReadController {
     }
 
     @GetMapping("/read/{key}")
+    @Operation(
+            summary = "Read a record",
+            description = "Counts the read: `read_count` includes this one. With `min_version`, waits until the"
+                    + " projection has reached that version (read-your-writes with the `version` a write returned).")
+    @ApiKeyScope(Scope.READ)
+    @ProblemResponse(
+            status = 400,
+            types = {"about:blank", "invalid-key"},
+            description = "`about:blank`: `min_version` or `wait_ms` is not a whole number in range, listed in"
+                    + " `violations`; `invalid-key`: the key is longer than any that can be written")
+    @ProblemResponse(
+            status = 404,
+            types = "record-not-found",
+            description = "No live record under the key: never written, deleted, or not projected yet")
+    @ProblemResponse(
+            status = 503,
+            types = {"version-not-reached", "too-many-waiters", "read-db-unavailable"},
+            retryAfter = true,
+            description = "`version-not-reached`: `min_version` was not reached within the wait (`min_version` and"
+                    + " `version` in the body); `too-many-waiters`: too many reads wait for versions already;"
+                    + " `read-db-unavailable`: the read database cannot be reached")
     RecordView read(
-            @PathVariable String key,
-            @RequestParam(name = "min_version", required = false) @Positive @Nullable Long minVersion,
-            @RequestParam(name = "wait_ms", required = false) @PositiveOrZero @Nullable Long waitMs) {
+            @Parameter(description = "The key, URL-encoded as one path segment (`%2F` for `/`)") @PathVariable
+                    String key,
+            @Parameter(description = "Wait until the record has at least this version")
+                    @RequestParam(name = "min_version", required = false)
+                    @Positive
+                    @Nullable
+                    Long minVersion,
+            @Parameter(description = "How long to wait for `min_version`, in ms (default 1000, at most 10000)")
+                    @RequestParam(name = "wait_ms", required = false)
+                    @PositiveOrZero
+                    @Nullable
+                    Long waitMs) {
         long start = System.nanoTime();
         ReadMetrics.Outcome outcome = metrics.failed;
         // The key in the log lines of the read (structured logs: a field), a wait for its version included.
