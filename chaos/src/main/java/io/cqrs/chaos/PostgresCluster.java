@@ -30,8 +30,8 @@ final class PostgresCluster implements AutoCloseable {
         this.port = port;
     }
 
-    /** Creates the cluster under {@code work/name}, starts it and creates {@code database} in it. */
-    static PostgresCluster create(Path work, Path bin, String name, String database) {
+    /** A cluster to be under {@code work/name}, on a free port: its directory made, owned by the server's user. */
+    private static PostgresCluster at(Path work, Path bin, String name) {
         Path dir = work.resolve(name);
         try {
             Files.createDirectories(dir);
@@ -41,7 +41,12 @@ final class PostgresCluster implements AutoCloseable {
         if (Shell.isRoot()) {
             Shell.run("chown", "postgres:postgres", dir.toString());
         }
-        var cluster = new PostgresCluster(bin, dir, FreePorts.freePort());
+        return new PostgresCluster(bin, dir, FreePorts.freePort());
+    }
+
+    /** Creates the cluster under {@code work/name}, starts it and creates {@code database} in it. */
+    static PostgresCluster create(Path work, Path bin, String name, String database) {
+        var cluster = at(work, bin, name);
         Shell.run(
                 120,
                 Shell.asPostgres(
@@ -68,16 +73,7 @@ final class PostgresCluster implements AutoCloseable {
      * the primary from then on, by physical replication), started on a free port of its own.
      */
     static PostgresCluster standbyOf(Path work, Path bin, String name, PostgresCluster primary) {
-        Path dir = work.resolve(name);
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        if (Shell.isRoot()) {
-            Shell.run("chown", "postgres:postgres", dir.toString());
-        }
-        var standby = new PostgresCluster(bin, dir, FreePorts.freePort());
+        var standby = at(work, bin, name);
         primary.client("pg_basebackup", "-D", standby.data.toString(), "-R", "-X", "stream", "--no-sync");
         standby.start();
         return standby;
