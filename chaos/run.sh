@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 case ${1:-faults} in
-  faults) main=io.cqrs.chaos.ChaosSuite limit=900 heap=256m ;;
+  faults) main=io.cqrs.chaos.ChaosSuite limit=1500 heap=256m ;;
   # The hostile suite's own requests are large (forty 7.8 MB bodies at once): its client gets the room they need.
   hostile) main=io.cqrs.chaos.HostileInputSuite limit=600 heap=1g ;;
   *)
