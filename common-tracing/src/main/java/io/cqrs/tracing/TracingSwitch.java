@@ -10,8 +10,8 @@ import org.springframework.core.env.MapPropertySource;
 /**
  * Leaves Spring Boot's tracing and OpenTelemetry auto-configuration out unless {@code cqrs.tracing.enabled} is true, so
  * that tracing off costs what it cost before it existed: no tracer, no tracing handler on each request's observation,
- * no OpenTelemetry SDK. (Boot's own switch, {@code management.tracing.export.enabled}, only stops the export: its tracer
- * still samples and records spans.)
+ * no OpenTelemetry SDK, no observation of each Redis command. (Boot's own switch, {@code
+ * management.tracing.export.enabled}, only stops the export: its tracer still samples and records spans.)
  *
  * <p>It runs after the configuration files are read, so the setting may come from the environment or a file alike. The
  * exclusion is a default: a {@code spring.autoconfigure.exclude} set anywhere else replaces it.
@@ -27,7 +27,10 @@ class TracingSwitch implements EnvironmentPostProcessor, Ordered {
             "org.springframework.boot.micrometer.tracing.opentelemetry.autoconfigure.otlp.OtlpTracingAutoConfiguration",
             "org.springframework.boot.opentelemetry.autoconfigure.OpenTelemetrySdkAutoConfiguration",
             "org.springframework.boot.opentelemetry.autoconfigure.logging.OpenTelemetryLoggingAutoConfiguration",
-            "org.springframework.boot.opentelemetry.autoconfigure.logging.otlp.OtlpLoggingAutoConfiguration");
+            "org.springframework.boot.opentelemetry.autoconfigure.logging.otlp.OtlpLoggingAutoConfiguration",
+            // An observation of every Redis command (the lettuce_* meters, and a span each when tracing is on): no
+            // alert or panel reads them, and the write path sends an XADD per write.
+            "org.springframework.boot.data.redis.autoconfigure.observation.LettuceObservationAutoConfiguration");
 
     @Override
     public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {

@@ -1,5 +1,7 @@
 package io.cqrs.write;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.cqrs.testsupport.ActuatorChecks;
 import io.cqrs.testsupport.LocalHttp;
 import io.cqrs.testsupport.RealServers;
@@ -35,6 +37,17 @@ class WriteServiceApplicationIT {
     void reportsHealthWithDatabaseAndRedis() {
         ActuatorChecks.assertHealthy(new LocalHttp(managementPort));
         ActuatorChecks.assertManagementApart(new LocalHttp(port), new LocalHttp(managementPort));
+    }
+
+    @Test
+    void doesNotObserveEveryRedisCommand() {
+        var http = new LocalHttp(port);
+        assertThat(http.postJson("/write", "{\"key\": \"observed-" + System.nanoTime() + "\", \"value\": \"v\"}")
+                        .statusCode())
+                .isEqualTo(200);
+
+        var scrape = new LocalHttp(managementPort).anonymous().get("/actuator/prometheus");
+        assertThat(scrape.body()).contains("cqrs_stage_seconds").doesNotContain("lettuce_");
     }
 
     @Test
