@@ -28,13 +28,20 @@ final class ApiKeyCheck implements AuthenticationConverter, AuthenticationProvid
         if (header == null) {
             return null;
         }
-        String secret = header.regionMatches(true, 0, BEARER, 0, BEARER.length())
-                ? header.substring(BEARER.length()).strip()
-                : "";
-        if (secret.isEmpty()) {
+        String secret = secret(header);
+        if (secret == null) {
             throw new BadCredentialsException("The Authorization header must be 'Bearer <API key>'");
         }
         return ApiKeyAuthentication.presented(secret);
+    }
+
+    /** The secret of an {@code Authorization} header's value, or null when it is not {@code Bearer <secret>}. */
+    static @Nullable String secret(@Nullable String header) {
+        if (header == null || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+            return null;
+        }
+        String secret = header.substring(BEARER.length()).strip();
+        return secret.isEmpty() ? null : secret;
     }
 
     @Override

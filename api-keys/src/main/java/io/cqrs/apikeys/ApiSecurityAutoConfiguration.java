@@ -13,6 +13,7 @@ import org.springframework.boot.health.actuate.endpoint.HealthEndpoint;
 import org.springframework.boot.security.autoconfigure.UserDetailsServiceAutoConfiguration;
 import org.springframework.boot.security.autoconfigure.actuate.web.servlet.EndpointRequest;
 import org.springframework.boot.security.autoconfigure.actuate.web.servlet.ManagementWebSecurityAutoConfiguration;
+import org.springframework.boot.security.autoconfigure.web.servlet.SecurityFilterProperties;
 import org.springframework.boot.security.autoconfigure.web.servlet.ServletWebSecurityAutoConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.security.authentication.ProviderManager;
@@ -78,6 +79,21 @@ public class ApiSecurityAutoConfiguration {
     }
 
     @Bean
+    TokenBuckets apiKeyTokenBuckets(SecurityProperties properties) {
+        return new TokenBuckets(properties.rateLimit());
+    }
+
+    @Bean
+    PlainRequestGate plainRequestGate(
+            ObjectProvider<ApiKeys> keys,
+            ObjectProvider<TokenBuckets> buckets,
+            HttpFirewall firewall,
+            ObjectProvider<SecurityFilterProperties> chain) {
+        int chainOrder = chain.getIfAvailable(SecurityFilterProperties::new).getOrder();
+        return new PlainRequestGate(keys, buckets, firewall, chainOrder);
+    }
+
+    @Bean
     ProblemAnswers securityProblemAnswers(JsonMapper json, MeterRegistry meters) {
         return new ProblemAnswers(json, meters);
     }
@@ -110,7 +126,7 @@ public class ApiSecurityAutoConfiguration {
             HttpSecurity http,
             ApiKeyCheck check,
             ProblemAnswers answers,
-            SecurityProperties properties,
+            TokenBuckets buckets,
             ObjectProvider<ApiAccess> access,
             ObjectProvider<OperatorEndpoints> operatorEndpoints)
             throws Exception {
@@ -128,7 +144,7 @@ public class ApiSecurityAutoConfiguration {
                         refusals -> refusals.authenticationEntryPoint(answers).accessDeniedHandler(answers))
                 .addFilterBefore(authenticate, AnonymousAuthenticationFilter.class)
                 .addFilterBefore(new KeyNameInLogs(), ExceptionTranslationFilter.class)
-                .addFilterAfter(new RateLimit(properties.rateLimit(), answers), AuthorizationFilter.class)
+                .addFilterAfter(new RateLimit(buckets, answers), AuthorizationFilter.class)
                 .authorizeHttpRequests(rules -> {
                     rules.dispatcherTypeMatchers(DispatcherType.ERROR).permitAll();
                     // The management port: bound to loopback by default, where Prometheus scrapes and health details

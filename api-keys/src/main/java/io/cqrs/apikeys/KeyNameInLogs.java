@@ -33,9 +33,14 @@ final class KeyNameInLogs extends OncePerRequestFilter {
             chain.doFilter(request, response);
             return;
         }
-        request.setAttribute(ATTRIBUTE, caller.getName());
-        try (var ignored = MDC.putCloseable(MDC_KEY, caller.getName())) {
+        try (var ignored = name(request, caller.getName())) {
             chain.doFilter(request, response);
         }
+    }
+
+    /** Names the request's key, in its attribute and in the MDC until the returned handle is closed. */
+    static MDC.MDCCloseable name(HttpServletRequest request, String keyName) {
+        request.setAttribute(ATTRIBUTE, keyName);
+        return MDC.putCloseable(MDC_KEY, keyName);
     }
 }

@@ -4,10 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.jayway.jsonpath.JsonPath;
 import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.ResponseHeaders;
 import io.cqrs.testsupport.TestApiKeys;
 import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -24,12 +31,15 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.Ordered;
 import org.springframework.http.HttpMethod;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.filter.OncePerRequestFilter;
+import org.springframework.web.filter.ServerHttpObservationFilter;
 
 /** The security layer as a client meets it, on a small application with one read and one write endpoint. */
 @SpringBootTest(
@@ -51,12 +61,21 @@ import org.springframework.web.bind.annotation.RestController;
 @ExtendWith(OutputCaptureExtension.class)
 class ApiSecurityIT {
 
-    /** The only key that is rate-limited hard enough to test in this class: the others never reach 429 here. */
+    /** The only keys rate-limited hard enough to test in this class: the others never reach 429 here. */
     private static final String LIMITED = "limited-secret";
+
+    private static final String LIMITED_WRITER = "limited-writer-secret";
+
+    /** A key of its own for a test that must not meet the rate limit the others spend. */
+    private static final String PLAIN_READER = "plain-reader-secret";
 
     @DynamicPropertySource
     static void keys(DynamicPropertyRegistry registry) {
-        registry.add(TestApiKeys.PROPERTY, () -> TestApiKeys.SETTING + ",limited:read:" + TestApiKeys.sha256(LIMITED));
+        registry.add(
+                TestApiKeys.PROPERTY,
+                () -> TestApiKeys.SETTING + ",limited:read:" + TestApiKeys.sha256(LIMITED) + ",limited-writer:write:"
+                        + TestApiKeys.sha256(LIMITED_WRITER) + ",plain-reader:read:"
+                        + TestApiKeys.sha256(PLAIN_READER));
     }
 
     @SpringBootApplication
@@ -96,6 +115,11 @@ class ApiSecurityIT {
         }
 
         @Bean
+        PlainThings plainThings(PlainRequestGate gate) {
+            return new PlainThings(gate);
+        }
+
+        @Bean
         Chores chores() {
             return new Chores();
         }
@@ -116,6 +140,51 @@ class ApiSecurityIT {
         }
     }
 
+    /**
+     * A plain-request filter as the services have, ahead of the chain: {@code GET /things} without a query it answers
+     * itself once the gate admits it; {@code POST /things} it passes on to the chain after the gate admitted it, as a
+     * service's filter passes on a request it turns out not to handle.
+     */
+    static class PlainThings extends OncePerRequestFilter implements Ordered {
+
+        private static final Logger log = LoggerFactory.getLogger(PlainThings.class);
+
+        private final PlainRequestGate gate;
+        final AtomicInteger answered = new AtomicInteger();
+
+        PlainThings(PlainRequestGate gate) {
+            this.gate = gate;
+        }
+
+        @Override
+        public int getOrder() {
+            return gate.order();
+        }
+
+        @Override
+        protected boolean shouldNotFilter(HttpServletRequest request) {
+            return !"/things".equals(request.getRequestURI()) || request.getQueryString() != null;
+        }
+
+        @Override
+        protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+                throws ServletException, IOException {
+            boolean read = "GET".equals(request.getMethod());
+            try (var admitted = gate.admit(request, response, read ? Scope.READ : Scope.WRITE)) {
+                if (admitted == null || !read) {
+                    chain.doFilter(admitted == null ? request : admitted.request(), response);
+                    return;
+                }
+                log.info("listing things the plain way");
+                ServerHttpObservationFilter.findObservationContext(request)
+                        .ifPresent(context -> context.setPathPattern("/things"));
+                answered.incrementAndGet();
+                response.setContentType("text/plain;charset=UTF-8");
+                response.getWriter().write("things");
+            }
+        }
+    }
+
     @LocalServerPort
     int port;
 
@@ -124,6 +193,9 @@ class ApiSecurityIT {
 
     @Autowired
     MeterRegistry meters;
+
+    @Autowired
+    PlainThings plainThings;
 
     LocalHttp http;
 
@@ -217,6 +289,35 @@ class ApiSecurityIT {
         assertThat(answer.headers().firstValue("Retry-After")).contains("1");
         assertThat(answer.body()).contains("limited").doesNotContain(LIMITED);
         assertThat(http.as(TestApiKeys.READER).get("/things").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aRequestAdmittedThePlainWayThenPassedOnToTheChainTakesOneTokenOnly() {
+        var limited = http.as(LIMITED_WRITER);
+        HttpResponse<String> answer;
+        int served = 0;
+        while ((answer = limited.postJson("/things", "{}")).statusCode() == 200) {
+            assertThat(answer.body()).isEqualTo("written");
+            served++;
+        }
+        // Charged by the gate and again by the chain, a burst of 3 would serve 1 or 2.
+        assertThat(served).isBetween(3, 10);
+        assertRefused(answer, 429, "rate-limited");
+    }
+
+    @Test
+    void thePlainWayAnswersWithTheHeadersOfTheChain(CapturedOutput output) {
+        int before = plainThings.answered.get();
+        var plain = http.as(PLAIN_READER).get("/things");
+        assertThat(plainThings.answered.get()).as("answered the plain way").isEqualTo(before + 1);
+        var chain = http.as(PLAIN_READER).get("/things?through=chain");
+        assertThat(plainThings.answered.get()).as("answered by the controller").isEqualTo(before + 1);
+
+        assertThat(plain.body()).isEqualTo(chain.body()).isEqualTo("things");
+        assertThat(ResponseHeaders.of(chain))
+                .containsKeys("x-content-type-options", "cache-control", "x-frame-options");
+        assertThat(ResponseHeaders.of(plain)).isEqualTo(ResponseHeaders.of(chain));
+        assertThat(output.getAll()).containsPattern("\\[plain-reader\\] .*listing things the plain way");
     }
 
     @Test

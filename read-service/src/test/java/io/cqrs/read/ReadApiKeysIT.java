@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.jayway.jsonpath.JsonPath;
 import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.ResponseHeaders;
 import io.cqrs.testsupport.TestApiKeys;
 import java.net.http.HttpResponse;
 import org.junit.jupiter.api.BeforeEach;
@@ -54,6 +55,19 @@ class ReadApiKeysIT {
 
         long after = JsonPath.parse(reader.get("/read/" + key).body()).read("$.read_count", Long.class);
         assertThat(after).isEqualTo(before + 1);
+    }
+
+    @Test
+    void aPlainReadHasTheHeadersOfAReadThroughTheWholeChain() {
+        String key = "auth-headers-" + System.nanoTime();
+        projector.write(key, "v", 1);
+        var reader = http.as(TestApiKeys.READER);
+
+        var plain = reader.get("/read/" + key);
+        var throughTheChain = reader.get("/read/" + key + "?min_version=1");
+
+        assertThat(plain.statusCode()).isEqualTo(throughTheChain.statusCode()).isEqualTo(200);
+        assertThat(ResponseHeaders.of(plain)).isEqualTo(ResponseHeaders.of(throughTheChain));
     }
 
     @Test

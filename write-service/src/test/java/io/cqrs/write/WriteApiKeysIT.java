@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.jayway.jsonpath.JsonPath;
 import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.ResponseHeaders;
 import io.cqrs.testsupport.TestApiKeys;
 import java.net.http.HttpResponse;
 import java.util.UUID;
@@ -71,6 +72,17 @@ class WriteApiKeysIT {
 
         String rightScope = endpoint.scope.equals("write") ? TestApiKeys.WRITER : TestApiKeys.READER;
         assertThat(call.apply(http.as(rightScope)).statusCode()).isEqualTo(endpoint.served);
+    }
+
+    @Test
+    void aPlainWriteHasTheHeadersOfAWriteThroughTheWholeChain() {
+        var writer = http.as(TestApiKeys.WRITER);
+
+        var plain = writer.postJson("/write", body("auth-headers-" + UUID.randomUUID()));
+        var throughTheChain = writer.postJson("/write?through=chain", body("auth-headers-" + UUID.randomUUID()));
+
+        assertThat(plain.statusCode()).isEqualTo(throughTheChain.statusCode()).isEqualTo(200);
+        assertThat(ResponseHeaders.of(plain)).isEqualTo(ResponseHeaders.of(throughTheChain));
     }
 
     @Test

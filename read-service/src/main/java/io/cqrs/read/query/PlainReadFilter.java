@@ -1,5 +1,7 @@
 package io.cqrs.read.query;
 
+import io.cqrs.apikeys.PlainRequestGate;
+import io.cqrs.apikeys.Scope;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -7,6 +9,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import org.slf4j.MDC;
+import org.springframework.core.Ordered;
 import org.springframework.dao.DataAccessException;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
@@ -26,9 +29,12 @@ import tools.jackson.databind.json.JsonMapper;
  * passes on to the controller untouched: query parameters, an unusual path (a {@code ;}, an empty or a multi-segment
  * key), a key that is not found and a database error. For the last two nothing was counted, so the controller's second
  * lookup is harmless and its answer (the problem body, the 503 with {@code Retry-After}) stays the only one.
+ *
+ * <p>It runs ahead of Spring Security's filter chain, and answers only a request whose key {@link PlainRequestGate}
+ * admits with the {@code read} scope: anything else, a refusal included, goes through the whole chain to the controller.
  */
 @Component
-class PlainReadFilter extends OncePerRequestFilter {
+class PlainReadFilter extends OncePerRequestFilter implements Ordered {
 
     private static final String PREFIX = "/read/";
     private static final String PATTERN = "/read/{key}";
@@ -36,11 +42,19 @@ class PlainReadFilter extends OncePerRequestFilter {
     private final ReadService reads;
     private final ReadMetrics metrics;
     private final ObjectWriter json;
+    private final PlainRequestGate gate;
 
-    PlainReadFilter(ReadService reads, ReadMetrics metrics, JsonMapper mapper) {
+    PlainReadFilter(ReadService reads, ReadMetrics metrics, JsonMapper mapper, PlainRequestGate gate) {
         this.reads = reads;
         this.metrics = metrics;
         this.json = mapper.writerFor(ReadController.RecordView.class);
+        this.gate = gate;
+    }
+
+    /** Ahead of Spring Security's filter chain: {@link PlainRequestGate} checks the key on a shorter way. */
+    @Override
+    public int getOrder() {
+        return gate.order();
     }
 
     @Override
@@ -59,7 +73,6 @@ class PlainReadFilter extends OncePerRequestFilter {
             return;
         }
         long start = System.nanoTime();
-        byte[] body;
         String key;
         try {
             key = UriUtils.decode(segment, StandardCharsets.UTF_8);
@@ -67,6 +80,19 @@ class PlainReadFilter extends OncePerRequestFilter {
             chain.doFilter(request, response);
             return;
         }
+        try (var admitted = gate.admit(request, response, Scope.READ)) {
+            if (admitted == null) {
+                chain.doFilter(request, response);
+                return;
+            }
+            answer(key, start, admitted.request(), response, chain);
+        }
+    }
+
+    private void answer(
+            String key, long start, HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        byte[] body;
         MDC.put(ReadController.KEY_IN_LOGS, key);
         try {
             var read = reads.read(key, null, null);

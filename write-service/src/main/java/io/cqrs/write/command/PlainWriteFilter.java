@@ -1,5 +1,7 @@
 package io.cqrs.write.command;
 
+import io.cqrs.apikeys.PlainRequestGate;
+import io.cqrs.apikeys.Scope;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletException;
@@ -10,12 +12,12 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.Principal;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.MDC;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.core.Ordered;
 import org.springframework.http.InvalidMediaTypeException;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
@@ -39,9 +41,13 @@ import tools.jackson.databind.json.JsonMapper;
  * resolver. A body that is not JSON of the expected shape passes on to the controller, replayed from memory, so that it
  * gets exactly the controller's 400; so does anything unusual: another content type, charset or {@code Accept}, a chunked or
  * oversized body, an {@code Idempotency-Key}, a query string.
+ *
+ * <p>It runs ahead of Spring Security's filter chain, and answers only a request whose key {@link PlainRequestGate}
+ * admits with the {@code write} scope: anything else, a refusal included, goes through the whole chain to the
+ * controller.
  */
 @Component
-class PlainWriteFilter extends OncePerRequestFilter {
+class PlainWriteFilter extends OncePerRequestFilter implements Ordered {
 
     private static final String PATH = "/write";
 
@@ -52,13 +58,15 @@ class PlainWriteFilter extends OncePerRequestFilter {
     private final ObjectReader requests;
     private final ObjectWriter responses;
     private final long maxBodyBytes;
+    private final PlainRequestGate gate;
 
     PlainWriteFilter(
             CommandRules rules,
             ObjectProvider<CommandService> commands,
             @Qualifier("handlerExceptionResolver") HandlerExceptionResolver errors,
             JsonMapper mapper,
-            WriteProperties properties) {
+            WriteProperties properties,
+            PlainRequestGate gate) {
         this.rules = rules;
         // Filters are made while the web server starts, before the rest of the context (and before properties that
         // are registered late, as tests register theirs): the service and what it holds are taken at the first write.
@@ -67,6 +75,13 @@ class PlainWriteFilter extends OncePerRequestFilter {
         this.requests = mapper.readerFor(WriteController.WriteRequest.class);
         this.responses = mapper.writerFor(WriteResponse.class);
         this.maxBodyBytes = properties.maxBodySize().toBytes();
+        this.gate = gate;
+    }
+
+    /** Ahead of Spring Security's filter chain: {@link PlainRequestGate} checks the key on a shorter way. */
+    @Override
+    public int getOrder() {
+        return gate.order();
     }
 
     @Override
@@ -86,6 +101,17 @@ class PlainWriteFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
+        try (var admitted = gate.admit(request, response, Scope.WRITE)) {
+            if (admitted == null) {
+                chain.doFilter(request, response);
+                return;
+            }
+            answer(admitted.request(), admitted.caller(), response, chain);
+        }
+    }
+
+    private void answer(HttpServletRequest request, String caller, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
         byte[] body = request.getInputStream().readNBytes((int) request.getContentLengthLong());
         WriteController.WriteRequest parsed;
         try {
@@ -100,8 +126,7 @@ class PlainWriteFilter extends OncePerRequestFilter {
             Command command = rules.write(parsed.key(), parsed.value(), null);
             // The key in every log line of the rest of this request, an error's too (structured logs: a field).
             MDC.put(WriteController.KEY_IN_LOGS, command.key());
-            Principal caller = request.getUserPrincipal();
-            var written = commands().execute(List.of(command), null, caller.getName());
+            var written = commands().execute(List.of(command), null, caller);
             answer = WriteResponse.of(written.single(), "Value written");
         } catch (RuntimeException e) {
             if (errors.resolveException(request, response, null, e) == null) {

@@ -14,6 +14,8 @@ import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.webmvc.test.autoconfigure.AutoConfigureMockMvc;
 import org.springframework.boot.webmvc.test.autoconfigure.WebMvcTest;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.ComponentScan;
+import org.springframework.context.annotation.FilterType;
 import org.springframework.context.annotation.Import;
 import org.springframework.http.MediaType;
 import org.springframework.jdbc.BadSqlGrammarException;
@@ -26,8 +28,11 @@ import org.springframework.transaction.TransactionSystemException;
 /**
  * The problem bodies clients see: the exceptions' own, Spring's in our shape, 503 for outages only, 500 otherwise.
  * Without the security filters (their answers are WriteApiKeysIT's subject): the requests carry a caller themselves.
+ * Without the filters at all, so without the plain-write filter, whose answers are the controller's (WriteApiIT).
  */
-@WebMvcTest(controllers = WriteController.class)
+@WebMvcTest(
+        controllers = WriteController.class,
+        excludeFilters = @ComponentScan.Filter(type = FilterType.ASSIGNABLE_TYPE, classes = PlainWriteFilter.class))
 @AutoConfigureMockMvc(addFilters = false)
 @Import({CommandRules.class, ApiErrorsTests.Wiring.class})
 class ApiErrorsTests {
