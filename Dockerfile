@@ -35,6 +35,7 @@ COPY --chown=root:root --chmod=755 ops/aot-entrypoint.sh /app/entrypoint.sh
 # volume is mounted here (docker-compose.yml does); without a volume the service simply runs without a cache.
 RUN mkdir /app/aot && chown cqrs:cqrs /app/aot
 USER cqrs
-# Each service is sized to be healthy with a 256 MB heap (DESIGN.md); override JAVA_TOOL_OPTIONS to change it.
-ENV JAVA_TOOL_OPTIONS="-Xmx256m -XX:+ExitOnOutOfMemoryError"
+# Each service is sized to be healthy with a 256 MB heap (DESIGN.md), all of it taken at the start (see stack.sh);
+# override JAVA_TOOL_OPTIONS to change it.
+ENV JAVA_TOOL_OPTIONS="-Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError"
 ENTRYPOINT ["/app/entrypoint.sh"]

@@ -92,7 +92,10 @@ load_settings() {
   done
   START_TIMEOUT=${STACK_START_TIMEOUT:-180}
   STOP_TIMEOUT=${STACK_STOP_TIMEOUT:-30}
-  JAVA_OPTS=${STACK_JAVA_OPTS:--Xmx256m -XX:+ExitOnOutOfMemoryError}
+  # The whole heap from the start: G1 grown only as far as it needs ran a concurrent marking cycle twice a second under
+  # steady reads (the live set sat above its threshold of the small heap), -Xms = -Xmx cut the read service's CPU per
+  # read by a sixth (bench/RESULTS.md, "The heap, all of it from the start").
+  JAVA_OPTS=${STACK_JAVA_OPTS:--Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError}
   AOT_DIR=$RUN_DIR/aot
   TRAIN_STOP_TIMEOUT=${STACK_TRAIN_STOP_TIMEOUT:-300}
   TRAINING=false
