@@ -7,6 +7,9 @@
  * scope each of its endpoints needs ({@link ApiAccess}); 401, 403 and 429 are problem+json. The key's name — never
  * the secret — is in the logs' MDC ({@code api_key}) and tags {@code http.server.requests}. Each key has a token
  * bucket ({@link RateLimit}). The management port (actuator) is outside the API: it is bound to loopback by default.
+ *
+ * <p>A service's most common requests take a shorter way past the chain, with the same rules: {@link
+ * PlainRequestGate} admits those the chain would let through and leaves every other one, refusals included, to it.
  */
 @NullMarked
 package io.cqrs.apikeys;
