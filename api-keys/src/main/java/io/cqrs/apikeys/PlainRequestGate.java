@@ -1,7 +1,10 @@
 package io.cqrs.apikeys;
 
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.MDC;
@@ -75,12 +78,36 @@ public final class PlainRequestGate {
         return chainOrder - 1;
     }
 
+    /** How a service's filter answers a request the gate admitted. */
+    @FunctionalInterface
+    public interface Answer {
+
+        /**
+         * Answers the request, or passes it on to {@code chain} after all (the chain then takes no second token).
+         *
+         * @param request the firewall's view of the request: answer with this one
+         * @param caller the name of the key that made it
+         */
+        void answer(HttpServletRequest request, String caller) throws ServletException, IOException;
+    }
+
     /**
-     * Admits the request on the short way when its key may make it, or returns null: then pass it on to the chain
-     * unchanged. The caller answers an admitted request with {@link Admitted#request()} (the firewall's view of it) and
-     * closes the handle when done.
+     * Answers the request with {@code answer} when its key may make it with {@code scope}, with the key's name in the
+     * logs' MDC meanwhile; otherwise passes it on to {@code chain} unchanged, which then answers it as any other.
      */
-    public @Nullable Admitted admit(HttpServletRequest request, HttpServletResponse response, Scope scope) {
+    public void serve(
+            HttpServletRequest request, HttpServletResponse response, FilterChain chain, Scope scope, Answer answer)
+            throws ServletException, IOException {
+        try (var admitted = admit(request, response, scope)) {
+            if (admitted == null) {
+                chain.doFilter(request, response);
+                return;
+            }
+            answer.answer(admitted.request(), admitted.caller());
+        }
+    }
+
+    private @Nullable Admitted admit(HttpServletRequest request, HttpServletResponse response, Scope scope) {
         String secret = ApiKeyCheck.secret(request.getHeader(HttpHeaders.AUTHORIZATION));
         if (secret == null) {
             return null;
@@ -107,7 +134,7 @@ public final class PlainRequestGate {
      * An admitted request: the firewall's view of it, the name of the key that made it, and its name in the logs'
      * MDC, removed on close.
      */
-    public record Admitted(HttpServletRequest request, String caller, MDC.MDCCloseable keyInLogs)
+    private record Admitted(HttpServletRequest request, String caller, MDC.MDCCloseable keyInLogs)
             implements AutoCloseable {
 
         @Override

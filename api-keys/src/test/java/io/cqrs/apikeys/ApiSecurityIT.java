@@ -170,18 +170,18 @@ class ApiSecurityIT {
         protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
                 throws ServletException, IOException {
             boolean read = "GET".equals(request.getMethod());
-            try (var admitted = gate.admit(request, response, read ? Scope.READ : Scope.WRITE)) {
-                if (admitted == null || !read) {
-                    chain.doFilter(admitted == null ? request : admitted.request(), response);
+            gate.serve(request, response, chain, read ? Scope.READ : Scope.WRITE, (admitted, caller) -> {
+                if (!read) {
+                    chain.doFilter(admitted, response);
                     return;
                 }
                 log.info("listing things the plain way");
-                ServerHttpObservationFilter.findObservationContext(request)
+                ServerHttpObservationFilter.findObservationContext(admitted)
                         .ifPresent(context -> context.setPathPattern("/things"));
                 answered.incrementAndGet();
                 response.setContentType("text/plain;charset=UTF-8");
                 response.getWriter().write("things");
-            }
+            });
         }
     }
 

@@ -80,13 +80,12 @@ class PlainReadFilter extends OncePerRequestFilter implements Ordered {
             chain.doFilter(request, response);
             return;
         }
-        try (var admitted = gate.admit(request, response, Scope.READ)) {
-            if (admitted == null) {
-                chain.doFilter(request, response);
-                return;
-            }
-            answer(key, start, admitted.request(), response, chain);
-        }
+        gate.serve(
+                request,
+                response,
+                chain,
+                Scope.READ,
+                (admitted, caller) -> answer(key, start, admitted, response, chain));
     }
 
     private void answer(

@@ -101,13 +101,8 @@ class PlainWriteFilter extends OncePerRequestFilter implements Ordered {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        try (var admitted = gate.admit(request, response, Scope.WRITE)) {
-            if (admitted == null) {
-                chain.doFilter(request, response);
-                return;
-            }
-            answer(admitted.request(), admitted.caller(), response, chain);
-        }
+        gate.serve(
+                request, response, chain, Scope.WRITE, (admitted, caller) -> answer(admitted, caller, response, chain));
     }
 
     private void answer(HttpServletRequest request, String caller, HttpServletResponse response, FilterChain chain)
