@@ -2,8 +2,6 @@ package io.cqrs.events;
 
 import io.cqrs.events.MalformedEventException.Problem;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -33,10 +31,6 @@ public final class EventCodec {
     private static final String OCCURRED_AT = "occurred_at";
     private static final String TRACEPARENT = "traceparent";
 
-    // Always six fraction digits, so that the field reads the same in every entry.
-    private static final DateTimeFormatter TIMESTAMP =
-            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSX").withZone(ZoneOffset.UTC);
-
     private EventCodec() {}
 
     /** The stream fields of {@code event}, in the order a person reading {@code XRANGE} expects. */
@@ -61,7 +55,7 @@ public final class EventCodec {
         }
         fields.put(VERSION, Long.toString(event.version()));
         fields.put(WRITE_COUNT, Long.toString(event.writeCount()));
-        fields.put(OCCURRED_AT, TIMESTAMP.format(event.occurredAt()));
+        fields.put(OCCURRED_AT, UtcTimestamp.format(event.occurredAt()));
         if (traceparent != null) {
             fields.put(TRACEPARENT, traceparent);
         }
@@ -178,7 +172,7 @@ public final class EventCodec {
     private static Instant timestamp(Map<String, String> fields, String name) {
         String value = text(fields, name);
         try {
-            return Instant.parse(value);
+            return UtcTimestamp.parse(value);
         } catch (DateTimeParseException e) {
             throw new MalformedEventException(
                     Problem.BAD_TIMESTAMP,
