@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
@@ -33,7 +34,8 @@ class TableUpkeep implements SchedulingConfigurer {
 
     // Tables of the current schema this login may vacuum: its own.
     private static final String STATS = """
-            select quote_ident(s.relname), s.n_live_tup, s.n_dead_tup, s.n_ins_since_vacuum, s.n_mod_since_analyze
+            select quote_ident(s.relname), s.n_live_tup, s.n_dead_tup, s.n_ins_since_vacuum, s.n_mod_since_analyze,
+                   extract(epoch from now() - greatest(s.last_analyze, s.last_autoanalyze))
             from pg_stat_user_tables s join pg_class c on c.oid = s.relid
             where s.schemaname = current_schema() and c.relowner = (select oid from pg_roles where rolname = current_user)
             """;
@@ -70,7 +72,7 @@ class TableUpkeep implements SchedulingConfigurer {
                     Upkeep due = table.due(properties);
                     if (due != Upkeep.NONE) {
                         apply(statement, table, due);
-                        done.add(due.name().toLowerCase(java.util.Locale.ROOT) + " " + table.name());
+                        done.add(due.statement + " " + table.name());
                     }
                 }
             } finally {
@@ -96,12 +98,15 @@ class TableUpkeep implements SchedulingConfigurer {
         var tables = new ArrayList<TableStats>();
         try (var result = statement.executeQuery(STATS)) {
             while (result.next()) {
+                double seconds = result.getDouble(6);
+                Duration sinceAnalyze = result.wasNull() ? null : Duration.ofMillis((long) (seconds * 1000));
                 tables.add(new TableStats(
                         result.getString(1),
                         result.getLong(2),
                         result.getLong(3),
                         result.getLong(4),
-                        result.getLong(5)));
+                        result.getLong(5),
+                        sinceAnalyze));
             }
         }
         return tables;
@@ -110,22 +115,25 @@ class TableUpkeep implements SchedulingConfigurer {
     private void apply(Statement statement, TableStats table, Upkeep due) throws SQLException {
         long start = System.nanoTime();
         try {
-            statement.execute((due == Upkeep.VACUUM ? "vacuum (analyze) " : "analyze ") + table.name());
+            statement.execute(due.statement + " " + table.name());
         } catch (SQLException e) {
             // Locked by another transaction past the lock timeout, say: the next round tries again.
-            log.warn(
-                    "Could not {} {}: {}", due.name().toLowerCase(java.util.Locale.ROOT), table.name(), e.getMessage());
+            log.warn("Could not {} {}: {}", due.kind, table.name(), e.getMessage());
             return;
         }
         Counter.builder("cqrs.db.upkeep")
                 .description("Tables vacuumed or analyzed by the service itself (the server's autovacuum was off)")
                 .tag("table", table.name())
-                .tag("kind", due.name().toLowerCase(java.util.Locale.ROOT))
+                .tag("kind", due.kind)
                 .register(meters)
                 .increment();
         log.info(
                 "{} {} ({} live, {} dead rows) in {} ms",
-                due == Upkeep.VACUUM ? "Vacuumed" : "Analyzed",
+                switch (due) {
+                    case VACUUM -> "Vacuumed";
+                    case VACUUM_ANALYZE -> "Vacuumed and analyzed";
+                    default -> "Analyzed";
+                },
                 table.name(),
                 table.liveRows(),
                 table.deadRows(),

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.cqrs.testsupport.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Timestamp;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -44,7 +45,7 @@ class TableUpkeepIT {
         // The server publishes a backend's table statistics shortly after its transactions end.
         await().atMost(Duration.ofSeconds(10)).until(() -> deadRows() > 2000);
 
-        assertThat(upkeep.run()).contains("vacuum churn");
+        assertThat(upkeep.run()).contains("vacuum (analyze) churn");
 
         await().atMost(Duration.ofSeconds(10)).until(() -> deadRows() == 0);
         assertThat(jdbc.queryForObject(
@@ -57,10 +58,30 @@ class TableUpkeepIT {
     }
 
     @Test
+    void vacuumsWithoutAnalyzingAgainWithinTheAnalyzeInterval() {
+        var upkeep = new TableUpkeep(dataSource, properties(UpkeepProperties.Mode.ALWAYS, Duration.ofHours(1)), meters);
+        await().atMost(Duration.ofSeconds(10)).until(() -> deadRows() > 2000);
+        assertThat(upkeep.run()).contains("vacuum (analyze) churn");
+        await().atMost(Duration.ofSeconds(10)).until(() -> deadRows() == 0 && lastAnalyze() != null);
+        var analyzed = lastAnalyze();
+
+        for (int i = 0; i < 5; i++) {
+            jdbc.execute("update churn set n = n + 1");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> deadRows() > 2000);
+
+        assertThat(upkeep.run()).contains("vacuum churn");
+        await().atMost(Duration.ofSeconds(10)).until(() -> deadRows() == 0);
+        assertThat(lastAnalyze()).isEqualTo(analyzed);
+        assertThat(meters.get("cqrs.db.upkeep").tag("kind", "vacuum").counter().count())
+                .isEqualTo(2);
+    }
+
+    @Test
     void leavesTablesBelowTheThresholdAlone() {
         var upkeep = new TableUpkeep(
                 dataSource,
-                new UpkeepProperties(UpkeepProperties.Mode.ALWAYS, Duration.ofSeconds(1), 100_000, 0.1),
+                new UpkeepProperties(UpkeepProperties.Mode.ALWAYS, Duration.ofSeconds(1), Duration.ZERO, 100_000, 0.1),
                 meters);
         await().atMost(Duration.ofSeconds(10)).until(() -> deadRows() > 2000);
 
@@ -78,6 +99,11 @@ class TableUpkeepIT {
         assertThat(upkeep.run().isEmpty()).isEqualTo(autovacuum);
     }
 
+    private Timestamp lastAnalyze() {
+        return jdbc.queryForObject(
+                "select last_analyze from pg_stat_user_tables where relname = 'churn'", Timestamp.class);
+    }
+
     private long deadRows() {
         Long dead =
                 jdbc.queryForObject("select n_dead_tup from pg_stat_user_tables where relname = 'churn'", Long.class);
@@ -85,6 +111,10 @@ class TableUpkeepIT {
     }
 
     private static UpkeepProperties properties(UpkeepProperties.Mode mode) {
-        return new UpkeepProperties(mode, Duration.ofSeconds(1), 1000, 0.1);
+        return properties(mode, Duration.ZERO);
+    }
+
+    private static UpkeepProperties properties(UpkeepProperties.Mode mode, Duration analyzeInterval) {
+        return new UpkeepProperties(mode, Duration.ofSeconds(1), analyzeInterval, 1000, 0.1);
     }
 }
