@@ -23,6 +23,10 @@ import org.springframework.stereotype.Component;
  * Puts committed commands' events on the stream, for {@link CommittedPublisher} right after commit and for
  * {@link OutboxSweeper} later: one pipelined batch of XADDs, on a connection of its own. Never part of a database
  * transaction: what does not make it stays in the outbox.
+ *
+ * <p>The connection does not flush each command as it is queued: a batch goes out in one write, so Redis reads it in
+ * one go too, instead of one system call per event on either side. Only this class uses the connection, only through
+ * the asynchronous API, and every batch ends with a flush, whoever else's commands it carries along.
  */
 @Component
 class OutboxRelay implements DisposableBean {
@@ -52,11 +56,17 @@ class OutboxRelay implements DisposableBean {
         var futures = new ArrayList<RedisFuture<String>>(events.size());
         String error = null;
         try {
-            var commands = connection.async();
-            for (RecordEvent event : events) {
-                // Untraced (the rule): no lookup, so no boxed command id.
-                String traceparent = traceparents.isEmpty() ? null : traceparents.get(event.commandId());
-                futures.add(commands.xadd(stream, EventCodec.encode(event, traceparent)));
+            var redis = connection.get();
+            redis.setAutoFlushCommands(false); // again on every batch: the connection may be a new one
+            try {
+                var commands = redis.async();
+                for (RecordEvent event : events) {
+                    // Untraced (the rule): no lookup, so no boxed command id.
+                    String traceparent = traceparents.isEmpty() ? null : traceparents.get(event.commandId());
+                    futures.add(commands.xadd(stream, EventCodec.encode(event, traceparent)));
+                }
+            } finally {
+                redis.flushCommands();
             }
             LettuceFutures.awaitAll(timeout, futures.toArray(Future[]::new));
         } catch (RuntimeException e) {
