@@ -5,8 +5,13 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
 import java.util.function.ToLongFunction;
@@ -66,9 +71,11 @@ public final class NearCache<V> {
     private volatile boolean active;
     private final Counter hits;
     private final Counter misses;
+    private final Counter warmed;
+    private volatile Runnable onResume = () -> {};
 
     /** Bytes an entry costs beyond its key and value: the map node, the slot, the hit and their headers, roughly. */
-    static final int ENTRY_OVERHEAD_BYTES = 160;
+    public static final int ENTRY_OVERHEAD_BYTES = 160;
 
     /**
      * @param version the version a value holds
@@ -90,6 +97,9 @@ public final class NearCache<V> {
                 .register(meters);
         this.misses = Counter.builder("cqrs.read.cache.misses")
                 .description("Reads that went to the read database (cache bypassed, or key not cached)")
+                .register(meters);
+        this.warmed = Counter.builder("cqrs.read.cache.warmed")
+                .description("Entries loaded into the near cache ahead of any read of them (its warm-up)")
                 .register(meters);
         Gauge.builder("cqrs.read.cache.entries", this, NearCache::size)
                 .description("Keys in the near cache, loads in flight included")
@@ -138,17 +148,83 @@ public final class NearCache<V> {
                 slots.remove(key, loading);
             }
         }
-        V cachedValue = value;
+        settle(key, loading, value);
+        return value;
+    }
+
+    /**
+     * Loads many keys ahead of any read of them, fenced as {@link #load} fences one: a placeholder for each key not
+     * cached or loading yet, then {@code loader} once for those keys (key → value; a key it leaves out is cached as
+     * absent), then each value is kept unless a newer version was notified meanwhile. Does nothing while the cache is
+     * bypassed.
+     *
+     * @return how many of the keys were cached
+     */
+    public int warm(Collection<String> keys, Function<List<String>, Map<String, V>> loader) {
+        if (!isActive()) {
+            return 0;
+        }
+        long now = epoch.get();
+        var placed = new LinkedHashMap<String, Loading>();
+        for (String key : keys) {
+            var loading = new Loading(now);
+            if (slots.putIfAbsent(key, loading) == null) {
+                placed.put(key, loading);
+            }
+        }
+        if (placed.isEmpty()) {
+            return 0;
+        }
+        Map<String, V> values = null;
+        try {
+            values = loader.apply(List.copyOf(placed.keySet()));
+        } finally {
+            if (values == null) {
+                placed.forEach(slots::remove);
+            }
+        }
+        int kept = 0;
+        for (var entry : placed.entrySet()) {
+            kept += settle(entry.getKey(), entry.getValue(), values.get(entry.getKey())) ? 1 : 0;
+        }
+        warmed.increment(kept);
+        return kept;
+    }
+
+    /** Replaces the placeholder {@code loading} by {@code value}, unless it went stale meanwhile; true if kept. */
+    private boolean settle(String key, Loading loading, @Nullable V value) {
         long loadedVersion = value == null ? 0 : version.applyAsLong(value);
         int loadedBytes = value == null ? 0 : bytes.applyAsInt(value);
+        var kept = new boolean[1];
         slots.computeIfPresent(key, (k, current) -> {
             if (current != loading) {
                 return current;
             }
-            boolean fresh = loading.fence <= loadedVersion && loading.epoch == epoch.get() && isActive();
-            return fresh ? new Cached(new Hit<>(cachedValue), loadedVersion, loadedBytes) : null;
+            kept[0] = loading.fence <= loadedVersion && loading.epoch == epoch.get() && isActive();
+            return kept[0] ? new Cached(new Hit<>(value), loadedVersion, loadedBytes) : null;
         });
-        return value;
+        return kept[0];
+    }
+
+    /**
+     * Whether less than {@code share} of the cache's bound is taken: more loaded ahead of reads would only evict what
+     * was loaded before.
+     */
+    public boolean hasRoom(double share) {
+        return bytes() < share * maximumBytes();
+    }
+
+    /** The cache's bound, in estimated bytes ({@link CacheProperties#maxSize}). */
+    public long maximumBytes() {
+        return cache.policy().eviction().orElseThrow().getMaximum();
+    }
+
+    /**
+     * Runs {@code action} each time the cache comes back into use ({@link #resume()}), on the thread that resumes it:
+     * the action should hand its work to a thread of its own.
+     */
+    public void onResume(Runnable action) {
+        this.onResume = action;
     }
 
     /** A notification: {@code key} reached {@code version} in the read database. */
@@ -175,9 +251,8 @@ public final class NearCache<V> {
         epoch.incrementAndGet();
         active = true;
         if (enabled) {
-            log.info(
-                    "Near cache in use (at most {} KB of keys and records, estimated)",
-                    cache.policy().eviction().orElseThrow().getMaximum() / 1024);
+            log.info("Near cache in use (at most {} KB of keys and records, estimated)", maximumBytes() / 1024);
+            onResume.run();
         }
     }
 

@@ -14,8 +14,11 @@ record StoredRecord(
         Instant createdAt,
         Instant updatedAt) {
 
+    /** What the record and its instants take beside its strings, roughly. */
+    static final int FIXED_BYTES = 96;
+
     /** Roughly what it takes in memory: its strings at two bytes per character, plus the record and its instants. */
     int bytes() {
-        return 2 * key.length() + (value == null ? 0 : 2 * value.length()) + 96;
+        return 2 * key.length() + (value == null ? 0 : 2 * value.length()) + FIXED_BYTES;
     }
 }

@@ -77,6 +77,11 @@ public final class ReadCounter {
         this.maxKeys = maxKeys;
     }
 
+    /** Keys tracked before idle ones are retired. */
+    public int maxKeys() {
+        return maxKeys;
+    }
+
     /** Captured before reading a stored count from the database, and handed to {@link #count(String, long, long)}. */
     public long epoch() {
         return epoch.get();
@@ -108,6 +113,17 @@ public final class ReadCounter {
                 return counted(total);
             }
             // Retired under our feet: it is leaving the map; look again.
+        }
+    }
+
+    /**
+     * Learns a key's stored count ahead of any read of it (the near cache's warm-up), from a row read after
+     * {@code epoch} was taken, so that its reads need not ask the database. Ignored when the key is known already, when
+     * the row may be stale, and once {@code maxKeys} keys are known: what is read decides what stays then.
+     */
+    public void learn(String key, long epoch, long storedReadCount) {
+        if (epoch == this.epoch.get() && keys.size() < maxKeys) {
+            keys.putIfAbsent(key, new KeyReads(storedReadCount));
         }
     }
 

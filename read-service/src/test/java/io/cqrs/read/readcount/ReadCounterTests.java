@@ -117,6 +117,36 @@ class ReadCounterTests {
     }
 
     @Test
+    void learnsAStoredCountAheadOfAnyReadWithoutCountingOne() {
+        var roomy = new ReadCounter(2);
+        roomy.learn("k", roomy.epoch(), 41);
+
+        assertThat(roomy.unflushed()).isZero();
+        assertThat(roomy.tryCount("k")).isEqualTo(42);
+        roomy.learn("k", roomy.epoch(), 0);
+        assertThat(roomy.tryCount("k")).as("a key it knows keeps its count").isEqualTo(43);
+    }
+
+    @Test
+    void learnsNothingFromARowReadBeforeARetirementOrBeyondItsBound() {
+        counter.count("other", counter.epoch(), 0);
+        long epochBeforeLoad = counter.epoch();
+        for (int flush = 0; flush < 5; flush++) {
+            counter.count("k" + flush, counter.epoch(), 0);
+            counter.committed(counter.take(), Map.of());
+            counter.retireIdle();
+        }
+        assertThat(counter.epoch()).isNotEqualTo(epochBeforeLoad);
+
+        counter.learn("stale", epochBeforeLoad, 7);
+        assertThat(counter.tryCount("stale")).isEqualTo(ReadCounter.UNKNOWN);
+
+        assertThat(counter.tryCount("k4")).as("the one key its bound holds").isEqualTo(1 + 1);
+        counter.learn("beyond", counter.epoch(), 7);
+        assertThat(counter.tryCount("beyond")).isEqualTo(ReadCounter.UNKNOWN);
+    }
+
+    @Test
     void neitherLosesNorDoubleCountsNorStepsBackUnderConcurrentFlushes() throws Exception {
         int readers = 8;
         int readsEach = 20_000;
