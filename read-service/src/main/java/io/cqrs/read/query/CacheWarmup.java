@@ -43,10 +43,14 @@ class CacheWarmup {
         }
     }
 
-    /** Starts a warm-up on a thread of its own, unless one runs already. */
+    /**
+     * Starts a warm-up on a thread of its own, unless one runs already: a platform thread, which the operating system
+     * schedules beside the carriers of the requests' virtual threads, where a virtual one would queue for a carrier
+     * behind every runnable request.
+     */
     private void warmSoon() {
         if (warming.compareAndSet(false, true)) {
-            Thread.ofVirtual().name("near-cache-warm-up").start(() -> {
+            Thread.ofPlatform().daemon().name("near-cache-warm-up").start(() -> {
                 try {
                     warm();
                 } finally {
