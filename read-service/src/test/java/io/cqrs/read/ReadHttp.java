@@ -1,5 +1,7 @@
 package io.cqrs.read;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.jayway.jsonpath.DocumentContext;
 import com.jayway.jsonpath.JsonPath;
 import io.cqrs.testsupport.LocalHttp;
@@ -26,6 +28,13 @@ public final class ReadHttp {
 
     public HttpResponse<String> get(String path) {
         return http.get(path);
+    }
+
+    /** The answer to {@code GET /read/{key}}, which must be a 200. */
+    public DocumentContext found(String key) {
+        HttpResponse<String> response = read(key);
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return json(response);
     }
 
     public static DocumentContext json(HttpResponse<String> response) {

@@ -1,6 +1,5 @@
 package io.cqrs.read.changes;
 
-import static io.cqrs.read.ReadHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -8,7 +7,7 @@ import io.cqrs.read.ProjectorDouble;
 import io.cqrs.read.ReadHttp;
 import io.cqrs.read.ReadServiceTest;
 import io.cqrs.read.cache.NearCache;
-import java.net.http.HttpResponse;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -17,7 +16,8 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 
 /**
  * The near cache as clients see it. A row changed without its notification stands for the moment between a commit
- * and the arrival of its notice: a cached value is still served then, which shows the read came from the cache.
+ * and the arrival of its notice: a cached value is still served then, which shows the read came from the cache. The
+ * same shows that the warm-up cached a record no client had read.
  */
 @ReadServiceTest
 class CachedReadsIT {
@@ -36,6 +36,9 @@ class CachedReadsIT {
     @Autowired
     NearCache<?> cache;
 
+    @Autowired
+    MeterRegistry meters;
+
     ReadHttp http;
 
     @BeforeEach
@@ -45,9 +48,7 @@ class CachedReadsIT {
     }
 
     private String valueOf(String key) {
-        HttpResponse<String> response = http.read(key);
-        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-        return json(response).read("$.value", String.class);
+        return http.found(key).read("$.value", String.class);
     }
 
     @Test
@@ -112,5 +113,58 @@ class CachedReadsIT {
         assertThat(valueOf(key)).as("cached again").isEqualTo("v2");
         projector.announce(key, 3);
         await().atMost(PATIENCE).until(() -> valueOf(key).equals("v3"));
+    }
+
+    private double warmed() {
+        return meters.get("cqrs.read.cache.warmed").counter().count();
+    }
+
+    /** What happens at start, and when the commit notifications are back after a loss: the warm-up runs. */
+    private void cacheComesBackIntoUse() {
+        double before = warmed();
+        cache.suspend();
+        cache.resume();
+        await().atMost(PATIENCE).until(() -> warmed() > before);
+    }
+
+    @Test
+    void warmsUpWithRecordsNobodyReadYetAndTheirStoredReadCounts() {
+        String key = "warm-" + System.nanoTime();
+        projector.write(key, "v1", 1);
+        projector.jdbc().update("update records set read_count = 41 where key = ?", key);
+
+        cacheComesBackIntoUse();
+
+        projector.writeUnannounced(key, "v2", 2);
+        var answer = http.found(key);
+        assertThat(answer.read("$.value", String.class))
+                .as("served from the cache")
+                .isEqualTo("v1");
+        assertThat(answer.read("$.read_count", Long.class)).isEqualTo(42);
+    }
+
+    @Test
+    void dropsAWarmedRecordOnTheNotificationOfANewerVersion() {
+        String key = "warm-moved-" + System.nanoTime();
+        projector.write(key, "v1", 1);
+        cacheComesBackIntoUse();
+
+        projector.write(key, "v2", 2);
+
+        await().atMost(PATIENCE).until(() -> valueOf(key).equals("v2"));
+    }
+
+    @Test
+    void leavesDeletedRecordsOutOfTheWarmUp() {
+        String deleted = "warm-deleted-" + System.nanoTime();
+        projector.write(deleted, "v1", 1);
+        projector.delete(deleted, 2);
+        String live = "warm-live-" + System.nanoTime();
+        projector.write(live, "v1", 1);
+
+        cacheComesBackIntoUse();
+
+        assertThat(cache.get(deleted)).isInstanceOf(NearCache.Miss.class);
+        assertThat(cache.get(live)).isInstanceOf(NearCache.Hit.class);
     }
 }
