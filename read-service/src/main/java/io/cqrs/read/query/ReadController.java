@@ -6,6 +6,7 @@ import io.cqrs.web.description.ProblemResponse;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.tags.Tag;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.constraints.Positive;
 import jakarta.validation.constraints.PositiveOrZero;
 import java.time.Duration;
@@ -72,8 +73,11 @@ class ReadController {
                     @RequestParam(name = "wait_ms", required = false)
                     @PositiveOrZero
                     @Nullable
-                    Long waitMs) {
-        long start = System.nanoTime();
+                    Long waitMs,
+            HttpServletRequest request) {
+        // A read PlainReadFilter waited for already is timed from its arrival there.
+        long start =
+                request.getAttribute(PlainReadFilter.STARTED) instanceof Long arrived ? arrived : System.nanoTime();
         ReadMetrics.Outcome outcome = metrics.failed;
         // The key in the log lines of the read (structured logs: a field), a wait for its version included.
         MDC.put(KEY_IN_LOGS, key);

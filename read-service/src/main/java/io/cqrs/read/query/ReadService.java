@@ -52,10 +52,9 @@ class ReadService {
      */
     Counted read(String key, @Nullable Long minVersion, @Nullable Duration wait) {
         KeyTooLong.check(key);
-        Found found = lookup(key);
-        if (minVersion != null && versionOf(found.record()) < minVersion) {
-            found = awaitVersion(key, minVersion, waits.capped(wait == null ? waits.defaultWait() : wait));
-        }
+        Found found = minVersion == null
+                ? lookup(key)
+                : lookupAtLeast(key, minVersion, waits.capped(wait == null ? waits.defaultWait() : wait));
         StoredRecord record = live(key, found.record());
         long readCount = found.fresh() ? counter.count(key, found.epoch(), record.readCount()) : counter.tryCount(key);
         while (readCount == ReadCounter.UNKNOWN) {
@@ -75,8 +74,18 @@ class ReadService {
         return new Found(cache.load(key, () -> records.find(key).orElse(null)), true, epoch);
     }
 
-    private Found awaitVersion(String key, long minVersion, Duration wait) {
+    /**
+     * The record at {@code minVersion} or newer, waiting up to {@code wait} for it. The waiter is registered before the
+     * first look (the cache, else the database), so that a notification arriving in between still wakes it: a read that
+     * has to wait looks once before and once after each wake-up, not twice before. A read that finds its version at once
+     * needs no slot; one that would wait while every slot is taken is refused.
+     */
+    private Found lookupAtLeast(String key, long minVersion, Duration wait) {
         if (!waitSlots.tryAcquire()) {
+            Found found = lookup(key);
+            if (versionOf(found.record()) >= minVersion) {
+                return found;
+            }
             throw new TooManyWaiters(waits.retryAfterSeconds());
         }
         try {
@@ -89,14 +98,23 @@ class ReadService {
     private Found awaitVersionInSlot(String key, long minVersion, Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();
         long notifiedAt = 0;
+        boolean first = true;
         while (true) {
             // Register first, then look: a notification arriving in between still wakes us.
             try (var waiter = waiters.register(key, minVersion)) {
-                long epoch = counter.epoch();
-                StoredRecord current = records.find(key).orElse(null);
+                Found found;
+                if (first) {
+                    found = lookup(key);
+                    first = false;
+                } else {
+                    // Woken or timed out: the database, whatever the cache holds.
+                    long epoch = counter.epoch();
+                    found = new Found(records.find(key).orElse(null), true, epoch);
+                }
+                StoredRecord current = found.record();
                 if (versionOf(current) >= minVersion) {
                     waiters.found(notifiedAt);
-                    return new Found(current, true, epoch);
+                    return found;
                 }
                 long remaining = deadline - System.nanoTime();
                 if (remaining <= 0) {

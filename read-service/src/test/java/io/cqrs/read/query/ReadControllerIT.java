@@ -8,6 +8,7 @@ import io.cqrs.read.ProjectorDouble;
 import io.cqrs.read.ReadHttp;
 import io.cqrs.read.ReadServiceTest;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -101,7 +103,8 @@ class ReadControllerIT {
 
         @Test
         void answersThePlainReadLikeTheReadWithParametersAndCountsBothInTheSameMetrics() {
-            // The plain read is served by PlainReadFilter, the other one by the controller.
+            // The plain read is served by PlainReadFilter, the other one by the controller: the filter leaves every
+            // parameter but min_version and wait_ms to it, and the controller ignores one it does not know.
             String key = uniqueKey("same-");
             projector.write(key, "twice", 2);
             double requestsBefore = requests("/read/{key}");
@@ -112,7 +115,7 @@ class ReadControllerIT {
 
             Map<String, Object> plain = json(http.read(key)).read("$");
             Map<String, Object> withParameters =
-                    json(http.read(key, "min_version=1")).read("$");
+                    json(http.read(key, "min_version=1&via=controller")).read("$");
 
             assertThat(plain.get("read_count")).isEqualTo(1);
             assertThat(withParameters.get("read_count")).isEqualTo(2);
@@ -145,11 +148,11 @@ class ReadControllerIT {
 
         @Test
         void answersNotFoundTheSameWhetherTheFilterOrTheControllerTookTheRequest() {
-            // The plain read is PlainReadFilter's; with a parameter, the controller's.
+            // The plain read is PlainReadFilter's; with a parameter the filter does not take, the controller's.
             String key = uniqueKey("unknown-");
 
             HttpResponse<String> plain = http.read(key);
-            HttpResponse<String> withParameter = http.read(key, "wait_ms=0");
+            HttpResponse<String> withParameter = http.read(key, "via=controller");
 
             assertNotFound(plain);
             assertNotFound(withParameter);
@@ -167,7 +170,7 @@ class ReadControllerIT {
             double missesBefore = meters.get("cqrs.read.cache.misses").counter().count();
 
             HttpResponse<String> plain = http.read(key);
-            HttpResponse<String> withParameter = http.read(key, "wait_ms=0");
+            HttpResponse<String> withParameter = http.read(key, "via=controller");
 
             for (var response : List.of(plain, withParameter)) {
                 assertThat(response.statusCode()).isEqualTo(400);
@@ -325,6 +328,44 @@ class ReadControllerIT {
             assertThat(body.read("$.min_version", Integer.class)).isEqualTo(5);
             assertThat(body.read("$.version", Integer.class)).isEqualTo(1);
             assertThat(body.read("$.key", String.class)).isEqualTo(key);
+        }
+
+        @ParameterizedTest
+        @ValueSource(strings = {"min_version=2", "min_version=2&wait_ms=0", "wait_ms=10&min_version=2"})
+        void answersTheReadYourWritesReadInTheFilterLikeTheController(String query) {
+            // PlainReadFilter takes min_version and wait_ms; with any other parameter the controller answers.
+            String key = uniqueKey("ryw-same-");
+            projector.write(key, "v2", 2);
+
+            Map<String, Object> filtered = json(http.read(key, query)).read("$");
+            Map<String, Object> controlled =
+                    json(http.read(key, query + "&via=controller")).read("$");
+
+            assertThat(filtered.get("read_count")).isEqualTo(1);
+            assertThat(controlled.get("read_count")).isEqualTo(2);
+            filtered.remove("read_count");
+            controlled.remove("read_count");
+            assertThat(filtered).isEqualTo(controlled).containsEntry("version", 2);
+        }
+
+        @Test
+        void timesAReadWhoseWaitRanOutOnceFromItsArrival() {
+            // PlainReadFilter waits, then lets the controller answer the 503 without waiting again: one request in the
+            // metrics, timed with its wait.
+            String key = uniqueKey("ryw-timed-");
+            projector.write(key, "v1", 1);
+            Timer timer = meters.get("cqrs.read.request.duration")
+                    .tag("result", "version_not_reached")
+                    .timer();
+            long countBefore = timer.count();
+            double millisBefore = timer.totalTime(TimeUnit.MILLISECONDS);
+
+            HttpResponse<String> response = http.read(key, "min_version=2&wait_ms=300");
+
+            assertThat(response.statusCode()).isEqualTo(503);
+            assertThat(json(response).read("$.version", Integer.class)).isEqualTo(1);
+            assertThat(timer.count()).isEqualTo(countBefore + 1);
+            assertThat(timer.totalTime(TimeUnit.MILLISECONDS) - millisBefore).isGreaterThanOrEqualTo(300);
         }
 
         @Test
