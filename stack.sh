@@ -96,6 +96,11 @@ load_settings() {
   # steady reads (the live set sat above its threshold of the small heap), -Xms = -Xmx cut the read service's CPU per
   # read by a sixth (bench/RESULTS.md, "The heap, all of it from the start").
   JAVA_OPTS=${STACK_JAVA_OPTS:--Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError}
+  # The read service's heap is mostly its near cache and read counts (about 90-105 MB live with 100k keys): with a young
+  # generation as large as G1 likes (150 MB of 256), G1's marking threshold sat below that live set, so it marked once
+  # a second with an 11-21 ms remark pause, the read tail's largest part. 96 MB of young generation keep the threshold
+  # above it (README, "Design decisions"; bench/RESULTS.md).
+  READ_JAVA_OPTS=${STACK_READ_JAVA_OPTS--XX:MaxNewSize=96m}
   AOT_DIR=$RUN_DIR/aot
   TRAIN_STOP_TIMEOUT=${STACK_TRAIN_STOP_TIMEOUT:-300}
   TRAINING=false
@@ -390,9 +395,11 @@ start_service() { # start_service <service>: in the background, output to .run/<
   management=$(management_port_of "$service")
   for variable in $(service_logins "$service"); do logins+=("$variable=${!variable}"); done
   launch_options "$service"
-  # shellcheck disable=SC2086 # JAVA_OPTS holds several options on purpose
+  local options=$JAVA_OPTS
+  [[ $service != read-service ]] || options+=" $READ_JAVA_OPTS"
+  # shellcheck disable=SC2086 # options holds several options on purpose
   SERVER_PORT=$port MANAGEMENT_PORT=$management nohup env "${logins[@]}" \
-    "$JAVA" $JAVA_OPTS "${LAUNCH[@]}" >"$RUN_DIR/$service.log" 2>&1 &
+    "$JAVA" $options "${LAUNCH[@]}" >"$RUN_DIR/$service.log" 2>&1 &
   pid=$!
   printf '%s\n' "$pid" >"$RUN_DIR/$service.pid"
   printf '%s\n' "$port" >"$RUN_DIR/$service.port"
