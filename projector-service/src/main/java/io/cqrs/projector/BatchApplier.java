@@ -30,7 +30,7 @@ import org.springframework.stereotype.Component;
  * malformed, and those delivered more often than the limit (suspects, see {@link DeliveryLimit}); applies the rest to
  * the read model in one transaction (retried until it commits; entries the database rejects are isolated by
  * {@link PoisonIsolation}); copies what cannot be projected to the dead-letter stream; acknowledges those entries with
- * one {@code XACK}; records the metrics and one log line. Then each suspect the same way, alone, in a batch of its own.
+ * one {@code XACK}; records the metrics and the {@link ProgressLog}. Then each suspect the same way, alone, in a batch of its own.
  * It returns when the batch is finished. When it throws instead ({@link Retry.Stopped} if the consumer stops while it
  * waits, a Redis failure while it reads delivery counts, a {@code NOGROUP} answer after the commit), the entries not
  * acknowledged stay pending and are processed again.
@@ -52,6 +52,7 @@ class BatchApplier {
     private final ProjectorMetrics metrics;
     private final Clock clock;
     private final TraceContexts traces;
+    private final ProgressLog progress = new ProgressLog();
 
     BatchApplier(
             ProjectorProperties properties,
@@ -187,15 +188,19 @@ class BatchApplier {
         metrics.batch(batch.ids().size(), batch.bytes(), took);
         metrics.applied(applied.outcome(), committedAt);
         metrics.deadLettered(rejected.size());
-        log.info(
-                "Projected {} entries ({} KB) up to {}: {} applied, {} stale, {} dead-lettered in {} ms",
+        progress.batch(
                 batch.ids().size(),
-                (batch.bytes() + 1023) / 1024,
+                batch.bytes(),
                 batch.lastId(),
                 applied.outcome().applied(),
                 applied.outcome().stale(),
                 rejected.size(),
-                took.toMillis());
+                took.toNanos());
+    }
+
+    /** Logs what was projected since the progress log's last line (the consumer stops). */
+    void logProgress() {
+        progress.flush();
     }
 
     /**

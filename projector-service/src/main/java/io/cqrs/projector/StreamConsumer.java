@@ -298,6 +298,7 @@ public class StreamConsumer implements SmartLifecycle {
             if (position.reader != null) {
                 position.reader.close();
             }
+            batches.logProgress();
             log.info("Consumer {} of group {} stopped", settings.consumer(), group.group());
         }
     }
