@@ -118,6 +118,26 @@ class OutboxIT {
     }
 
     @Test
+    void marksAWritesOutboxRowPublishedWithTheStreamIdItsAnswerGave() {
+        // The publisher's mark (one statement, its own transaction): the sweeper would have added the event again,
+        // under another stream id.
+        var body = ok(new LocalHttp(port).postJson("/write", json(key("marked"), "v")));
+        String eventId = body.read("$.event_id", String.class);
+        long commandId = body.read("$.command_id", Long.class);
+        assertThat(eventId).isNotNull();
+
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(jdbc.sql("""
+                                        select stream_id, attempts, published_at is not null and last_error is null
+                                        from outbox where command_id = ?
+                                        """)
+                                .param(commandId)
+                                .query((rs, row) -> List.of(rs.getString(1), rs.getInt(2), rs.getBoolean(3)))
+                                .single())
+                        .containsExactly(eventId, 1, true));
+    }
+
+    @Test
     void theSweeperPublishesCommandsLeftUnpublishedByACrash() {
         // As if the process died between commit and publish: the command and its outbox row, nothing on the stream.
         long id = jdbc.sql("""

@@ -18,8 +18,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Component;
-import org.springframework.transaction.TransactionException;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Publishes the events of freshly committed groups: one thread sends the events of every group handed over since its
@@ -38,23 +36,16 @@ public class CommittedPublisher implements SmartLifecycle {
     private final OutboxRelay relay;
     private final OutboxRepository outbox;
     private final OutboxProperties properties;
-    private final TransactionTemplate transactions;
     private final Timer commitToXadd;
     private final BlockingQueue<Committed> committed = new LinkedBlockingQueue<>();
     private volatile boolean running;
     private volatile long pausedUntilNanos = System.nanoTime();
     private @Nullable Thread thread;
 
-    CommittedPublisher(
-            OutboxRelay relay,
-            OutboxRepository outbox,
-            OutboxProperties properties,
-            TransactionTemplate transactions,
-            MeterRegistry meters) {
+    CommittedPublisher(OutboxRelay relay, OutboxRepository outbox, OutboxProperties properties, MeterRegistry meters) {
         this.relay = relay;
         this.outbox = outbox;
         this.properties = properties;
-        this.transactions = transactions;
         // The first stage of an event's way from the write commit to a read that sees it, named and bucketed as the
         // projector and read services name and bucket theirs: from the group's commit returning to Redis' XADD reply
         // (waiting for the publisher thread, the pipelined XADDs of every group it took), once per event published.
@@ -143,10 +134,9 @@ public class CommittedPublisher implements SmartLifecycle {
             groups.forEach(group -> group.answer().accept(published));
         }
         try {
-            markPublished(streamIds);
-        } catch (DataAccessException | TransactionException e) {
+            outbox.markPublishedAlone(streamIds);
+        } catch (DataAccessException e) {
             // The events are on the stream; the sweeper will publish them again, which the projector ignores.
-            // (With the database gone, the transaction fails to begin or to roll back: TransactionException.)
             log.warn("Could not mark {} published events in the outbox: {}", streamIds.size(), e.getMessage());
         }
     }
@@ -181,18 +171,6 @@ public class CommittedPublisher implements SmartLifecycle {
                     publication.error());
         }
         return publication.streamIds();
-    }
-
-    // A transaction of its own that need not wait for the WAL flush: losing the mark in a crash only means the sweeper
-    // publishes the events again, which the projector ignores.
-    private void markPublished(Map<Long, String> streamIds) {
-        if (streamIds.isEmpty()) {
-            return;
-        }
-        transactions.executeWithoutResult(status -> {
-            outbox.relaxDurability();
-            outbox.markPublished(streamIds);
-        });
     }
 
     @Override

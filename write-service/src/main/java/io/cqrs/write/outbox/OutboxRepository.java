@@ -22,35 +22,52 @@ class OutboxRepository {
         this.jdbc = jdbc;
     }
 
+    // The publish mark; %s: a WITH clause, %s: what the FROM list adds for it.
+    private static final String MARK = """
+            %s update outbox set published_at = clock_timestamp(), stream_id = p.stream_id,
+                              attempts = attempts + 1,
+                              last_error = null
+            from unnest(?::bigint[], ?::text[]) as p(command_id, stream_id)%s
+            where outbox.command_id = p.command_id and outbox.published_at is null
+            """;
+
+    private static final String MARK_IN_TRANSACTION = MARK.formatted("", "");
+
+    // A statement that is its own transaction and commits without waiting for the WAL flush: set_config(..., true)
+    // holds for the statement's implicit transaction, commit included. One round trip, where BEGIN, SET LOCAL, the
+    // update and COMMIT took three.
+    private static final String MARK_ALONE =
+            MARK.formatted("with relaxed as (select set_config('synchronous_commit', 'off', true))", ", relaxed");
+
     /**
-     * Marks rows published. Runs in the caller's transaction; when that transaction exists only for this, it may
-     * commit without waiting for the WAL flush ({@link #relaxDurability()}): losing the mark in a crash only means the
-     * sweeper publishes the events again, which the projector ignores.
+     * Marks rows published, in the caller's transaction.
      *
      * <p>{@code published_at} is the clock at this statement, after Redis acknowledged the XADDs, not the transaction's
      * start (the sweeper's began before its XADDs): {@link StreamLossDetector} replays the rows published after a
      * mark's time, so an event Redis took after the mark must never look published before it.
      */
     void markPublished(Map<Long, String> streamIds) {
+        mark(MARK_IN_TRANSACTION, streamIds);
+    }
+
+    /**
+     * Marks rows published in one statement that is a transaction of its own (call it outside any transaction), whose
+     * commit does not wait for the WAL flush: losing the mark in a crash only means the sweeper publishes the events
+     * again, which the projector ignores. {@code published_at} as in {@link #markPublished}.
+     */
+    void markPublishedAlone(Map<Long, String> streamIds) {
+        mark(MARK_ALONE, streamIds);
+    }
+
+    private void mark(String sql, Map<Long, String> streamIds) {
         if (streamIds.isEmpty()) {
             return;
         }
-        jdbc.sql("""
-                        update outbox set published_at = clock_timestamp(), stream_id = p.stream_id,
-                                          attempts = attempts + 1,
-                                          last_error = null
-                        from unnest(?::bigint[], ?::text[]) as p(command_id, stream_id)
-                        where outbox.command_id = p.command_id and outbox.published_at is null
-                        """)
+        jdbc.sql(sql)
                 .params(
                         streamIds.keySet().stream().mapToLong(Long::longValue).toArray(),
                         streamIds.values().toArray(String[]::new))
                 .update();
-    }
-
-    /** Lets the current transaction commit without waiting for its WAL record to reach the disk. */
-    void relaxDurability() {
-        jdbc.sql("set local synchronous_commit = off").update();
     }
 
     /** Puts the rows off with exponential backoff (1 s, 2 s, 4 s ... up to {@code maxBackoff}) and the reason. */
