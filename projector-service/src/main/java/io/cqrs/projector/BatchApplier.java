@@ -30,10 +30,10 @@ import org.springframework.stereotype.Component;
  * malformed, and those delivered more often than the limit (suspects, see {@link DeliveryLimit}); applies the rest to
  * the read model in one transaction (retried until it commits; entries the database rejects are isolated by
  * {@link PoisonIsolation}); copies what cannot be projected to the dead-letter stream; acknowledges those entries with
- * one {@code XACK}; records the metrics and the {@link ProgressLog}. Then each suspect the same way, alone, in a batch of its own.
- * It returns when the batch is finished. When it throws instead ({@link Retry.Stopped} if the consumer stops while it
- * waits, a Redis failure while it reads delivery counts, a {@code NOGROUP} answer after the commit), the entries not
- * acknowledged stay pending and are processed again.
+ * one {@code XACK}; records the metrics and tells the {@link ProgressLog}. Then each suspect the same way, alone, in a
+ * batch of its own. It returns when the batch is finished. When it throws instead ({@link Retry.Stopped} if the
+ * consumer stops while it waits, a Redis failure while it reads delivery counts, a {@code NOGROUP} answer after the
+ * commit), the entries not acknowledged stay pending and are processed again.
  */
 @Component
 class BatchApplier {
