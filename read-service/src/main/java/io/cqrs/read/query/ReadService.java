@@ -59,9 +59,9 @@ class ReadService {
         long readCount = found.fresh() ? counter.count(key, found.epoch(), record.readCount()) : counter.tryCount(key);
         while (readCount == ReadCounter.UNKNOWN) {
             // Served from the cache, but this instance holds no count for the key: learn the stored one.
-            long epoch = counter.epoch();
-            record = live(key, records.find(key).orElse(null));
-            readCount = counter.count(key, epoch, record.readCount());
+            Found stored = fromDatabase(key);
+            record = live(key, stored.record());
+            readCount = counter.count(key, stored.epoch(), record.readCount());
         }
         return new Counted(record, readCount);
     }
@@ -72,6 +72,12 @@ class ReadService {
         }
         long epoch = counter.epoch();
         return new Found(cache.load(key, () -> records.find(key).orElse(null)), true, epoch);
+    }
+
+    /** The record as the database holds it now, its read count fresh at the epoch taken before the read. */
+    private Found fromDatabase(String key) {
+        long epoch = counter.epoch();
+        return new Found(records.find(key).orElse(null), true, epoch);
     }
 
     /**
@@ -102,15 +108,9 @@ class ReadService {
         while (true) {
             // Register first, then look: a notification arriving in between still wakes us.
             try (var waiter = waiters.register(key, minVersion)) {
-                Found found;
-                if (first) {
-                    found = lookup(key);
-                    first = false;
-                } else {
-                    // Woken or timed out: the database, whatever the cache holds.
-                    long epoch = counter.epoch();
-                    found = new Found(records.find(key).orElse(null), true, epoch);
-                }
+                // The first look may be the cache; once woken or timed out, the database, whatever the cache holds.
+                Found found = first ? lookup(key) : fromDatabase(key);
+                first = false;
                 StoredRecord current = found.record();
                 if (versionOf(current) >= minVersion) {
                     waiters.found(notifiedAt);
