@@ -31,9 +31,8 @@ final class ProgressLog {
     private long deadLettered;
     private long slowestNanos;
     private @Nullable StreamEntryId upTo;
-    // When the last line was written (System.nanoTime()), or none yet.
+    // When the last line was written (System.nanoTime()); at first one interval ago, so the first batch is logged.
     private long loggedAt;
-    private boolean logged;
 
     ProgressLog() {
         this(INTERVAL);
@@ -41,6 +40,7 @@ final class ProgressLog {
 
     ProgressLog(Duration interval) {
         this.intervalNanos = interval.toNanos();
+        this.loggedAt = System.nanoTime() - intervalNanos;
     }
 
     /** One batch finished; writes the summary line when it is due. */
@@ -74,7 +74,7 @@ final class ProgressLog {
             upTo = last;
         }
         long now = System.nanoTime();
-        if (!logged || now - loggedAt >= intervalNanos) {
+        if (now - loggedAt >= intervalNanos) {
             flush(now);
         }
     }
@@ -107,6 +107,5 @@ final class ProgressLog {
         slowestNanos = 0;
         upTo = null;
         loggedAt = now;
-        logged = true;
     }
 }
