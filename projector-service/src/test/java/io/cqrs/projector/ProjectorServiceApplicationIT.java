@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.cqrs.testsupport.ActuatorChecks;
 import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.PlanChecks;
 import io.cqrs.testsupport.ProblemChecks;
 import io.cqrs.testsupport.RawHttp;
 import io.cqrs.testsupport.SchemaChecks;
@@ -29,6 +30,11 @@ class ProjectorServiceApplicationIT extends ProjectorTestSupport {
     @Test
     void startsOnAMigratedDatabase() {
         SchemaChecks.assertMigrated(database, "records", "projection_state", "read_totals");
+    }
+
+    @Test
+    void reusesPlansThatFindRowsByKey() {
+        PlanChecks.assertPlansReusedAndByKey(database);
     }
 
     @Test

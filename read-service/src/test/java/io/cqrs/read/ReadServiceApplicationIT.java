@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cqrs.testsupport.ActuatorChecks;
 import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.PlanChecks;
 import io.cqrs.testsupport.SchemaChecks;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
@@ -29,6 +30,11 @@ class ReadServiceApplicationIT {
     @Test
     void startsOnAMigratedDatabase() {
         SchemaChecks.assertMigrated(database, "records", "projection_state", "read_totals");
+    }
+
+    @Test
+    void reusesPlansThatFindRowsByKey() {
+        PlanChecks.assertPlansReusedAndByKey(database);
     }
 
     @Test

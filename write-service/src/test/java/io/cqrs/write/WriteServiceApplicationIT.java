@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cqrs.testsupport.ActuatorChecks;
 import io.cqrs.testsupport.LocalHttp;
+import io.cqrs.testsupport.PlanChecks;
 import io.cqrs.testsupport.RealServers;
 import io.cqrs.testsupport.SchemaChecks;
 import javax.sql.DataSource;
@@ -31,6 +32,11 @@ class WriteServiceApplicationIT {
     @Test
     void startsOnAMigratedDatabase() {
         SchemaChecks.assertMigrated(database, "commands", "key_state", "outbox", "idempotency_keys");
+    }
+
+    @Test
+    void reusesPlansThatFindRowsByKey() {
+        PlanChecks.assertPlansReusedAndByKey(database);
     }
 
     @Test

@@ -44,7 +44,9 @@ public class PrimaryDatabase implements DisposableBean {
             pool.setConnectionTimeout(2000);
             pool.setInitializationFailTimeout(-1);
             pool.addDataSourceProperty("ApplicationName", APPLICATION_NAME);
-            pool.addDataSourceProperty("options", "-c plan_cache_mode=force_custom_plan -c jit=off");
+            // The read pool's options (application.properties): reused plans that find rows by key.
+            pool.addDataSourceProperty(
+                    "options", "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c jit=off");
             this.ownPool = pool;
             this.jdbc = new JdbcTemplate(pool);
         }
