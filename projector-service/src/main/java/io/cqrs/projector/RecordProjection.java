@@ -6,6 +6,8 @@ import io.cqrs.projector.ProjectionBatch.Plan;
 import io.cqrs.projector.ProjectionBatch.Stored;
 import io.cqrs.projector.rebuild.ShadowTarget;
 import io.cqrs.stream.StreamEntryId;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
@@ -14,9 +16,12 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
+import org.springframework.dao.EmptyResultDataAccessException;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.annotation.Transactional;
@@ -31,10 +36,12 @@ class RecordProjection {
     static final String PROJECTION = "records";
 
     private final JdbcClient jdbc;
+    private final JdbcTemplate jdbcTemplate;
     private final Clock clock;
 
-    RecordProjection(JdbcClient jdbc, Clock clock) {
+    RecordProjection(JdbcClient jdbc, JdbcTemplate jdbcTemplate, Clock clock) {
         this.jdbc = jdbc;
+        this.jdbcTemplate = jdbcTemplate;
         this.clock = clock;
     }
 
@@ -68,22 +75,11 @@ class RecordProjection {
      */
     @Transactional
     public Outcome apply(List<RecordEvent> events, long deadLettered, StreamEntryId lastEventId) {
-        // Every projector transaction starts by locking the one counter row: concurrent batches (several instances,
-        // claimed entries) then apply one after the other, so each sees the rows the previous one committed and the
-        // counter deltas computed from them are exact.
-        // The same statement says whether a rebuild runs, and so where else the batch goes: no extra round trip.
-        Locked locked = jdbc.sql("""
-                        select coalesce(last_event_id, ''), rebuild_table, rebuild_from, rebuild_to, rebuild_prefix
-                          from projection_state where projection = ? for update
-                        """)
-                .param(PROJECTION)
-                .query((rs, row) -> new Locked(
-                        rs.getString(1),
-                        ShadowTarget.of(rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5))))
-                .single();
-        String checkpoint = locked.checkpoint();
         var batch = ProjectionBatch.fold(events);
-        Plan plan = batch.plan(batch.isEmpty() ? Map.of() : stored(batch.keys()));
+        Read read = lockAndRead(batch.keys());
+        Locked locked = read.locked();
+        String checkpoint = locked.checkpoint();
+        Plan plan = batch.plan(read.stored());
         if (!batch.isEmpty() && locked.shadow().isPresent()) {
             // The dual apply: the rebuild's shadow gets every key's newest event (in its scope), judged by the shadow's
             // own rows, so that a key the live table holds ahead of the write database is rebuilt all the same.
@@ -116,11 +112,51 @@ class RecordProjection {
         return new Outcome(plan.applied(), plan.stale(), plan.changes(), plan.appliedOccurredAt());
     }
 
-    private Map<String, Stored> stored(List<String> keys) {
-        var stored = new HashMap<String, Stored>();
-        jdbc.sql("select key, version, deleted, write_count, created_at from records where key = any(?::text[])")
-                .param(keys.toArray(String[]::new))
-                .query(rs -> {
+    /** The locked projection state, and what the read model holds for the batch's keys. */
+    private record Read(Locked locked, Map<String, Stored> stored) {}
+
+    // Every projector transaction starts by locking the one counter row: concurrent batches (several instances, claimed
+    // entries) then apply one after the other, so each sees the rows the previous one committed and the counter deltas
+    // computed from them are exact. The same statement says whether a rebuild runs, and so where else the batch goes.
+    private static final String LOCK = """
+            select coalesce(last_event_id, ''), rebuild_table, rebuild_from, rebuild_to, rebuild_prefix
+              from projection_state where projection = ? for update""";
+
+    private static final String STORED =
+            "select key, version, deleted, write_count, created_at from records where key = any(?::text[])";
+
+    /**
+     * Locks the projection state and reads the stored rows of {@code keys} in one round trip: two statements sent
+     * together, each with its own snapshot (read committed), the second taken once the first holds the lock, so it sees
+     * what the previous batch committed. (One statement could not: its snapshot would predate the wait for the lock.)
+     * On the path of every batch however small, where commit to visible at low rates is round trips.
+     */
+    private Read lockAndRead(List<String> keys) {
+        if (keys.isEmpty()) {
+            return new Read(
+                    jdbc.sql(LOCK)
+                            .param(PROJECTION)
+                            .query(RecordProjection::locked)
+                            .single(),
+                    Map.of());
+        }
+        return Objects.requireNonNull(jdbcTemplate.execute(LOCK + ";\n" + STORED, (PreparedStatement statement) -> {
+            statement.setString(1, PROJECTION);
+            statement.setObject(2, keys.toArray(String[]::new));
+            statement.execute();
+            Locked locked;
+            try (ResultSet rs = statement.getResultSet()) {
+                if (!rs.next()) {
+                    throw new EmptyResultDataAccessException("projection_state has no row for " + PROJECTION, 1);
+                }
+                locked = locked(rs, 0);
+            }
+            if (!statement.getMoreResults()) {
+                throw new IllegalStateException("no stored rows came back with the projection's lock");
+            }
+            var stored = new HashMap<String, Stored>();
+            try (ResultSet rs = statement.getResultSet()) {
+                while (rs.next()) {
                     stored.put(
                             rs.getString("key"),
                             new Stored(
@@ -129,8 +165,15 @@ class RecordProjection {
                                     rs.getLong("write_count"),
                                     rs.getObject("created_at", OffsetDateTime.class)
                                             .toInstant()));
-                });
-        return stored;
+                }
+            }
+            return new Read(locked, stored);
+        }));
+    }
+
+    private static Locked locked(ResultSet rs, int row) throws SQLException {
+        return new Locked(
+                rs.getString(1), ShadowTarget.of(rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5)));
     }
 
     /**

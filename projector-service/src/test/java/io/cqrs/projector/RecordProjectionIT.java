@@ -14,6 +14,8 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
@@ -210,6 +212,42 @@ class RecordProjectionIT extends ProjectorTestSupport {
             jdbc.sql("drop trigger refuse_counters on projection_state").update();
             jdbc.sql("drop function refuse_counters()").update();
         }
+    }
+
+    @Test
+    void aBatchThatWaitedForTheLockCountsWhatTheBatchBeforeItCommitted() throws Exception {
+        String key = prefix + "raced";
+        awaitProjected();
+        var before = state();
+        CompletableFuture<RecordProjection.Outcome> waiting;
+        try (Connection other = dataSource.getConnection()) {
+            other.setAutoCommit(false);
+            try (var firstBatch = other.createStatement()) {
+                // Another projector's batch holds the lock and has applied version 1 of the key, not yet committed.
+                firstBatch.execute("select 1 from projection_state where projection = 'records' for update");
+                firstBatch.execute("insert into records (key, value, version, write_count, deleted, created_at,"
+                        + " updated_at, last_command_id) values ('" + key + "', 'v1', 1, 1, false, now(), now(), 1)");
+                firstBatch.execute("update projection_state set events_applied = events_applied + 1,"
+                        + " records = records + 1, total_writes = total_writes + 1 where projection = 'records'");
+            }
+            waiting = CompletableFuture.supplyAsync(
+                    () -> projection.apply(List.of(written(key, 1, 1)), 0, StreamEntryId.parse("1-0")));
+            await().atMost(PATIENCE).until(() -> jdbc.sql("""
+                            select count(*) from pg_stat_activity
+                            where wait_event_type = 'Lock' and query like '%from projection_state where projection%'
+                            """).query(Long.class).single() > 0);
+            other.commit();
+        }
+
+        var outcome = waiting.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+
+        // Its stored versions were read once the lock was its own: the same event again is stale, the key not new.
+        assertThat(outcome.applied()).isZero();
+        assertThat(outcome.stale()).isEqualTo(1);
+        var after = state();
+        assertThat(after.records() - before.records()).isEqualTo(1);
+        assertThat(after.totalWrites() - before.totalWrites()).isEqualTo(1);
+        assertCountersMatchRows();
     }
 
     private static long visibleVersion(Connection connection, String key) throws Exception {

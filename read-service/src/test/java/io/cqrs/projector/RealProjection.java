@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -24,8 +25,8 @@ public final class RealProjection {
     private final AtomicLong commandIds = new AtomicLong();
     private final AtomicLong entrySequence = new AtomicLong();
 
-    public RealProjection(JdbcClient jdbc, TransactionTemplate transactions) {
-        this.projection = new RecordProjection(jdbc, Clock.systemUTC());
+    public RealProjection(JdbcClient jdbc, JdbcTemplate jdbcTemplate, TransactionTemplate transactions) {
+        this.projection = new RecordProjection(jdbc, jdbcTemplate, Clock.systemUTC());
         this.transactions = transactions;
     }
 

@@ -48,7 +48,7 @@ public class ProjectorDouble implements DisposableBean {
             TestStream stream,
             RedisConnections redis) {
         this.jdbc = jdbc;
-        this.projection = new RealProjection(jdbcClient, transactions);
+        this.projection = new RealProjection(jdbcClient, jdbc, transactions);
         this.stream = stream;
         this.connection = redis.lazy(Duration.ofSeconds(5));
     }
