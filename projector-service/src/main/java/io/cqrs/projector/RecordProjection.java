@@ -132,14 +132,6 @@ class RecordProjection {
      * On the path of every batch however small, where commit to visible at low rates is round trips.
      */
     private Read lockAndRead(List<String> keys) {
-        if (keys.isEmpty()) {
-            return new Read(
-                    jdbc.sql(LOCK)
-                            .param(PROJECTION)
-                            .query(RecordProjection::locked)
-                            .single(),
-                    Map.of());
-        }
         return Objects.requireNonNull(jdbcTemplate.execute(LOCK + ";\n" + STORED, (PreparedStatement statement) -> {
             statement.setString(1, PROJECTION);
             statement.setObject(2, keys.toArray(String[]::new));
@@ -149,7 +141,9 @@ class RecordProjection {
                 if (!rs.next()) {
                     throw new EmptyResultDataAccessException("projection_state has no row for " + PROJECTION, 1);
                 }
-                locked = locked(rs, 0);
+                locked = new Locked(
+                        rs.getString(1),
+                        ShadowTarget.of(rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5)));
             }
             if (!statement.getMoreResults()) {
                 throw new IllegalStateException("no stored rows came back with the projection's lock");
@@ -169,11 +163,6 @@ class RecordProjection {
             }
             return new Read(locked, stored);
         }));
-    }
-
-    private static Locked locked(ResultSet rs, int row) throws SQLException {
-        return new Locked(
-                rs.getString(1), ShadowTarget.of(rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5)));
     }
 
     /**
