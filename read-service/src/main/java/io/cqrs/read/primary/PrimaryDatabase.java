@@ -5,6 +5,7 @@ import java.util.Properties;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
@@ -25,7 +26,15 @@ public class PrimaryDatabase implements DisposableBean {
     private final @Nullable HikariDataSource ownPool;
     private final JdbcTemplate jdbc;
 
-    PrimaryDatabase(PrimaryProperties properties, JdbcConnectionDetails readDatabase, DataSource dataSource) {
+    /**
+     * @param readPoolOptions the read pool's session options (application.properties), which the pool on a separate
+     *     primary takes too: reused plans that find rows by key, no JIT
+     */
+    PrimaryDatabase(
+            PrimaryProperties properties,
+            JdbcConnectionDetails readDatabase,
+            DataSource dataSource,
+            @Value("${spring.datasource.hikari.data-source-properties.options}") String readPoolOptions) {
         this.readDatabase = readDatabase;
         if (properties.url().isBlank()) {
             this.url = readDatabase.getJdbcUrl();
@@ -44,9 +53,7 @@ public class PrimaryDatabase implements DisposableBean {
             pool.setConnectionTimeout(2000);
             pool.setInitializationFailTimeout(-1);
             pool.addDataSourceProperty("ApplicationName", APPLICATION_NAME);
-            // The read pool's options (application.properties): reused plans that find rows by key.
-            pool.addDataSourceProperty(
-                    "options", "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c jit=off");
+            pool.addDataSourceProperty("options", readPoolOptions);
             this.ownPool = pool;
             this.jdbc = new JdbcTemplate(pool);
         }
