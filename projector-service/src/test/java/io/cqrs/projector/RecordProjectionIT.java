@@ -22,6 +22,7 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.dao.DataAccessException;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /** Events on the stream in, read-model rows and counters out: given/when/then against the running projector. */
 class RecordProjectionIT extends ProjectorTestSupport {
@@ -31,6 +32,9 @@ class RecordProjectionIT extends ProjectorTestSupport {
 
     @Autowired
     RecordProjection projection;
+
+    @Autowired
+    TransactionTemplate transactions;
 
     /** Three keys' histories: a key written three times, one written then deleted, one deleted then written again. */
     List<RecordEvent> histories(String prefix) {
@@ -212,6 +216,29 @@ class RecordProjectionIT extends ProjectorTestSupport {
             jdbc.sql("drop trigger refuse_counters on projection_state").update();
             jdbc.sql("drop function refuse_counters()").update();
         }
+    }
+
+    @Test
+    void commitsItsOwnTransactionButNeverACallersOne() {
+        String own = prefix + "own-transaction";
+        String callers = prefix + "callers-transaction";
+        awaitProjected();
+        var before = state();
+
+        // Its own transaction: committed with its last statement, visible to every other connection at once.
+        projection.apply(List.of(written(own, 1, 1)), 0, StreamEntryId.parse("1-0"));
+        assertThat(row(own)).isPresent();
+        // Inside a caller's transaction, the caller decides: here it rolls back, and nothing of the batch stays.
+        transactions.executeWithoutResult(tx -> {
+            projection.apply(List.of(written(callers, 1, 1)), 0, StreamEntryId.parse("1-0"));
+            tx.setRollbackOnly();
+        });
+
+        assertThat(row(callers)).isEmpty();
+        var after = state();
+        assertThat(after.records() - before.records()).isEqualTo(1);
+        assertThat(after.applied() - before.applied()).isEqualTo(1);
+        assertCountersMatchRows();
     }
 
     @Test

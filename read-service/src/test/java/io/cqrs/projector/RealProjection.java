@@ -21,13 +21,11 @@ import org.springframework.transaction.support.TransactionTemplate;
 public final class RealProjection {
 
     private final RecordProjection projection;
-    private final TransactionTemplate transactions;
     private final AtomicLong commandIds = new AtomicLong();
     private final AtomicLong entrySequence = new AtomicLong();
 
     public RealProjection(JdbcClient jdbc, JdbcTemplate jdbcTemplate, TransactionTemplate transactions) {
-        this.projection = new RecordProjection(jdbc, jdbcTemplate, Clock.systemUTC());
-        this.transactions = transactions;
+        this.projection = new RecordProjection(jdbc, jdbcTemplate, transactions, Clock.systemUTC());
     }
 
     /** Projects a write of {@code key} at {@code version}, its {@code version}th write. */
@@ -43,7 +41,6 @@ public final class RealProjection {
     private void apply(RecordEvent event) {
         // The entry id the event would have had on the stream: the projector checkpoints it.
         var entryId = new StreamEntryId(System.currentTimeMillis(), entrySequence.incrementAndGet());
-        // RecordProjection is @Transactional in the projector's context; here the transaction is ours.
-        transactions.executeWithoutResult(tx -> projection.apply(List.of(event), 0, entryId));
+        projection.apply(List.of(event), 0, entryId);
     }
 }
