@@ -33,6 +33,16 @@ class WriteSchemaIT {
                 .hasMessageContaining("commands_key_version_unique");
     }
 
+    @Test
+    void checksNoForeignKeyPerOutboxRow() {
+        // Every outbox row is made from its command's row (V8 says why): a foreign key would only cost each write a
+        // query, a lock and a WAL record of its own.
+        assertThat(jdbc.sql("select count(*) from pg_constraint where conrelid = 'outbox'::regclass and contype = 'f'")
+                        .query(Long.class)
+                        .single())
+                .isZero();
+    }
+
     @ParameterizedTest
     @CsvSource(
             value = {"write, NULL", "delete, x"},
@@ -58,17 +68,6 @@ class WriteSchemaIT {
     void neverCountsMoreWritesThanVersions() {
         assertThatThrownBy(() -> jdbc.sql(
                                 "insert into key_state (key, version, write_count, updated_at) values ('k', 1, 2, now())")
-                        .update())
-                .isInstanceOf(DataIntegrityViolationException.class);
-    }
-
-    @Test
-    void acceptsOutboxRowsOnlyForExistingCommands() {
-        long commandId = insertCommand("k", 1, "write", "v");
-        jdbc.sql("insert into outbox (command_id) values (?)").param(commandId).update();
-
-        assertThatThrownBy(() -> jdbc.sql("insert into outbox (command_id) values (?)")
-                        .param(commandId + 1000)
                         .update())
                 .isInstanceOf(DataIntegrityViolationException.class);
     }
