@@ -185,13 +185,15 @@ public class Bench {
         }
         var stagesBefore = stageBuckets(managements);
         var window = new Window();
-        double elapsed = pace(ticks, connections, rate, seconds, window);
+        long start = System.nanoTime();
+        pace(ticks, connections, rate, seconds, window);
         for (int c = 0; c < connections; c++) {
             ticks.add(Tick.END);
         }
         for (Thread worker : workers) {
             worker.join();
         }
+        double elapsed = (System.nanoTime() - start) / 1e9;
         var stages = stages(stagesBefore, stageBuckets(managements));
         var w = sorted(window.writeLatencies);
         var v = sorted(window.visibleLatencies);
@@ -226,11 +228,10 @@ public class Bench {
     }
 
     /**
-     * Hands out {@code rate} ticks a second for {@code seconds}, counted in {@code window}, once the workers took the
-     * last; returns the seconds that took. Ticks the workers could not take in time are dropped: the achieved rate
-     * says so.
+     * Hands out {@code rate} ticks a second for {@code seconds}, counted in {@code window}. Ticks the workers could not
+     * take in time are dropped: the achieved rate says so.
      */
-    private static double pace(LinkedBlockingQueue<Tick> ticks, int connections, int rate, int seconds, Window window)
+    private static void pace(LinkedBlockingQueue<Tick> ticks, int connections, int rate, int seconds, Window window)
             throws InterruptedException {
         long intervalNanos = 1_000_000_000L / rate;
         long total = (long) rate * seconds;
@@ -244,7 +245,6 @@ public class Bench {
                 ticks.add(new Tick(i, window));
             }
         }
-        return (System.nanoTime() - start) / 1e9;
     }
 
     /** One write, then the read-your-writes GET of its version. */
