@@ -106,14 +106,21 @@ class ReconciliationRepository {
     // A key is unsettled while its latest command may still be on its way: changed within the settle time, or its
     // event not yet on the stream (outbox row unpublished) or put there within the settle time (published_at, which a
     // republication moves too).
+    // The latest command and its outbox row are looked up per key (a lateral subquery with a limit is never turned into
+    // a join): a range costs a lookup per key however long the history. As a join, a range whose size the planner
+    // cannot know (the last one of a pass is open-ended; this pool's plans are made once for any bound) was planned
+    // as a hash join over every command and outbox row ever stored.
     private static final String ROWS = """
             select s.key, s.version, s.write_count, s.deleted,
                    s.updated_at > now() - :settle::interval
-                   or o.command_id is not null
-                      and (o.published_at is null or o.published_at > now() - :settle::interval) as unsettled
+                   or latest.queued and (latest.published_at is null
+                                         or latest.published_at > now() - :settle::interval) as unsettled
             from key_state s
-            left join commands c on c.key = s.key and c.version = s.version
-            left join outbox o on o.command_id = c.id
+            left join lateral (
+                select true as queued, o.published_at
+                from commands c join outbox o on o.command_id = c.id
+                where c.key = s.key and c.version = s.version
+                limit 1) latest on true
             """;
 
     /**
