@@ -3,6 +3,7 @@ package io.cqrs.write.command;
 import io.cqrs.write.command.GroupPlan.NumberedCommand;
 import io.cqrs.write.command.PendingUnit.IdempotencyClaim;
 import java.sql.Array;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -18,6 +19,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.springframework.dao.DuplicateKeyException;
+import org.springframework.jdbc.core.RowCallbackHandler;
+import org.springframework.jdbc.core.namedparam.NamedParameterJdbcOperations;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
@@ -29,9 +32,11 @@ import org.springframework.stereotype.Repository;
 class CommandRepository {
 
     private final JdbcClient jdbc;
+    private final NamedParameterJdbcOperations statements;
 
-    CommandRepository(JdbcClient jdbc) {
+    CommandRepository(JdbcClient jdbc, NamedParameterJdbcOperations statements) {
         this.jdbc = jdbc;
+        this.statements = statements;
     }
 
     /**
@@ -99,9 +104,9 @@ class CommandRepository {
 
     // Everything a group writes after its key states are locked, in one statement (one round trip): the commands, their
     // outbox rows (due for the sweeper after the relay's head start), the new and changed key states and the totals
-    // slot. Data-modifying CTEs all run, whether or not the final select reads them; it reports how many key states
-    // were created, so that a key another transaction created meanwhile (ON CONFLICT DO NOTHING) fails the group for
-    // a retry.
+    // slot. Data-modifying CTEs all run, whether or not the final select reads them. A key another transaction created
+    // meanwhile fails the statement (a unique violation) and the group is retried; so the statement can carry the
+    // transaction's commit with it, nothing has to be checked after it.
     private static final String STORE = """
             with stored as (
                      insert into commands (key, version, op, value, write_count, idempotency_key)
@@ -113,9 +118,7 @@ class CommandRepository {
                      insert into key_state (key, version, write_count, deleted, updated_at)
                      select k, v, w, d, now()
                      from unnest(:newKeys::text[], :newVersions::bigint[], :newWriteCounts::bigint[],
-                                 :newDeleted::boolean[]) as s(k, v, w, d)
-                     on conflict (key) do nothing
-                     returning key),
+                                 :newDeleted::boolean[]) as s(k, v, w, d)),
                  changed as (
                      update key_state set version = s.v, write_count = s.w, deleted = s.d, updated_at = now()
                      from unnest(:changedKeys::text[], :changedVersions::bigint[], :changedWriteCounts::bigint[],
@@ -125,7 +128,7 @@ class CommandRepository {
                      update write_totals
                      set commands = commands + :commands, writes = writes + :writes, deletes = deletes + :deletes
                      where slot = :totalsSlot)
-            select id, key, version, created_at, (select count(*) from created) as created from stored
+            select id, key, version, created_at from stored
             """;
 
     private static final String STORE_GROUP = STORE.formatted("""
@@ -148,6 +151,8 @@ class CommandRepository {
      * @param newKeys states of keys seen for the first time
      * @param changedKeys new states of keys that exist (locked by {@link #lockStates})
      * @param outboxDelay how long the outbox rows are left to the relay before the sweeper may take them
+     * @param commit whether the statement commits the transaction (one round trip fewer): only when the transaction is
+     *     the group's own and nothing follows the statement in it
      * @throws DuplicateKeyException if another transaction created one of {@code newKeys} meanwhile; retry the group
      */
     List<StoredCommand> store(
@@ -155,7 +160,8 @@ class CommandRepository {
             List<KeyState> newKeys,
             List<KeyState> changedKeys,
             int totalsSlot,
-            Duration outboxDelay) {
+            Duration outboxDelay,
+            boolean commit) {
         int n = commands.size();
         var keys = new String[n];
         var versions = new long[n];
@@ -200,24 +206,31 @@ class CommandRepository {
         }
         Map<String, Map<Long, Long>> ids = new HashMap<>();
         var createdAt = new Instant[1];
-        var created = new long[1];
-        jdbc.sql(traceparents == null ? STORE_GROUP : STORE_TRACED_GROUP)
-                .params(parameters)
-                .query(rs -> {
-                    ids.computeIfAbsent(rs.getString("key"), k -> new HashMap<>())
-                            .put(rs.getLong("version"), rs.getLong("id"));
-                    createdAt[0] = rs.getTimestamp("created_at").toInstant();
-                    created[0] = rs.getLong("created");
-                });
-        if (n > 0 && created[0] != newKeys.size()) {
-            throw new DuplicateKeyException("another transaction created some of these keys first; retry the group");
-        }
+        execute(traceparents == null ? STORE_GROUP : STORE_TRACED_GROUP, parameters, commit, rs -> {
+            ids.computeIfAbsent(rs.getString("key"), k -> new HashMap<>()).put(rs.getLong("version"), rs.getLong("id"));
+            createdAt[0] = rs.getTimestamp("created_at").toInstant();
+        });
         var stored = new ArrayList<StoredCommand>(n);
         for (var c : commands) {
             long id = ids.get(c.command().key()).get(c.version());
             stored.add(new StoredCommand(id, c.command(), c.version(), c.writeCount(), createdAt[0], null));
         }
         return stored;
+    }
+
+    // With the commit: PgJDBC sends both in one round trip and, finding no transaction open afterwards, sends nothing
+    // when the transaction manager commits. A failing statement makes PostgreSQL skip the commit, and the manager rolls
+    // back as ever.
+    private void execute(String sql, Map<String, Object> parameters, boolean commit, RowCallbackHandler rows) {
+        statements.execute(commit ? sql + ";\ncommit" : sql, parameters, (PreparedStatement statement) -> {
+            statement.execute();
+            try (ResultSet rs = statement.getResultSet()) {
+                while (rs.next()) {
+                    rows.processRow(rs);
+                }
+            }
+            return null;
+        });
     }
 
     private static String interval(Duration duration) {

@@ -64,7 +64,8 @@ class GroupTransaction {
     Map<PendingUnit, Outcome> commit(List<PendingUnit> group, int totalsSlot) {
         for (int attempt = 1; ; attempt++) {
             try {
-                return commitTimes.record(() -> transactions.execute(status -> apply(group, totalsSlot)));
+                return commitTimes.record(
+                        () -> transactions.execute(status -> apply(group, totalsSlot, status.isNewTransaction())));
             } catch (DuplicateKeyException | ConcurrencyFailureException e) {
                 if (attempt == MAX_ATTEMPTS) {
                     throw e;
@@ -74,7 +75,7 @@ class GroupTransaction {
         }
     }
 
-    private Map<PendingUnit, Outcome> apply(List<PendingUnit> group, int totalsSlot) {
+    private Map<PendingUnit, Outcome> apply(List<PendingUnit> group, int totalsSlot, boolean ownTransaction) {
         // Identity: units are records holding whole command lists, too costly to hash by value.
         Map<PendingUnit, Outcome> outcomes = new IdentityHashMap<>();
         var units = claimIdempotencyKeys(group, outcomes);
@@ -83,10 +84,13 @@ class GroupTransaction {
         var locked = commands.lockStates(keys);
         var plan = GroupPlan.of(units, locked.states(), locked.floors());
         var numbered = plan.commands();
-        // The outbox rows are left to the publisher for the sweeper's delay before the sweeper may take them.
+        // The outbox rows are left to the publisher for the sweeper's delay before the sweeper may take them. The store
+        // commits the transaction when it is the last statement: the group's own transaction, and no claim to complete
+        // or release after it.
+        boolean last = ownTransaction && units.stream().allMatch(unit -> unit.claim() == null);
         List<StoredCommand> stored = numbered.isEmpty()
                 ? List.of()
-                : commands.store(numbered, plan.newKeys(), plan.changedKeys(), totalsSlot, outbox.sweepDelay());
+                : commands.store(numbered, plan.newKeys(), plan.changedKeys(), totalsSlot, outbox.sweepDelay(), last);
         int next = 0;
         for (var step : plan.steps()) {
             var unitCommands = stored.subList(next, next + step.commands().size());

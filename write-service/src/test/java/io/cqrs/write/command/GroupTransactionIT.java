@@ -2,6 +2,7 @@ package io.cqrs.write.command;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
+import static org.awaitility.Awaitility.await;
 
 import io.cqrs.testsupport.RealServers;
 import io.cqrs.write.command.PendingUnit.IdempotencyClaim;
@@ -9,9 +10,13 @@ import io.cqrs.write.command.PendingUnit.Outcome;
 import io.cqrs.write.outbox.OutboxProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -24,6 +29,7 @@ import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * One group's transaction against the real write schema: units in, rows in commands, key_state, outbox and
@@ -51,6 +57,12 @@ class GroupTransactionIT {
 
     @Autowired
     JdbcClient jdbc;
+
+    @Autowired
+    TransactionTemplate transactions;
+
+    @Autowired
+    DataSource dataSource;
 
     @Test
     void aNewKeyGetsVersionOneItsStateAnOutboxRowAndTheTotals() {
@@ -99,6 +111,78 @@ class GroupTransactionIT {
                 .containsExactly(tuple(3L, 2L));
         assertThat(state(key)).isEqualTo(new KeyState(key, 3, 2, true));
         assertThat(count("select count(*) from commands where key = ?", key)).isEqualTo(3);
+    }
+
+    @Test
+    void writesOfAGroupAreNumberedPerKeyInArrivalOrder() {
+        String a = key("a");
+        String b = key("b");
+        transaction.commit(List.of(unit(null, Command.write(a, "a1"))), SLOT);
+        var first = unit(null, Command.write(a, "a2"), Command.write(b, "b1"));
+        var second = unit(null, Command.write(a, "a3"));
+        var third = unit(null, Command.write(b, "b2"), Command.write(a, "a4"));
+
+        var outcomes = transaction.commit(List.of(first, second, third), SLOT);
+
+        assertThat(((Outcome.Applied) outcomes.get(first)).commands())
+                .extracting(c -> c.command().key(), StoredCommand::version, StoredCommand::writeCount)
+                .containsExactly(tuple(a, 2L, 2L), tuple(b, 1L, 1L));
+        assertThat(((Outcome.Applied) outcomes.get(second)).commands())
+                .extracting(StoredCommand::version, StoredCommand::writeCount)
+                .containsExactly(tuple(3L, 3L));
+        assertThat(((Outcome.Applied) outcomes.get(third)).commands())
+                .extracting(c -> c.command().key(), StoredCommand::version, StoredCommand::writeCount)
+                .containsExactly(tuple(b, 2L, 2L), tuple(a, 4L, 4L));
+        assertThat(state(a)).isEqualTo(new KeyState(a, 4, 4, false));
+        assertThat(state(b)).isEqualTo(new KeyState(b, 2, 2, false));
+        assertThat(jdbc.sql("select value from commands where key = ? order by version")
+                        .param(a)
+                        .query(String.class)
+                        .list())
+                .containsExactly("a1", "a2", "a3", "a4");
+        var ids = ((Outcome.Applied) outcomes.get(third))
+                .commands().stream().map(StoredCommand::id).toList();
+        assertThat(jdbc.sql("select count(*) from outbox where command_id = any(?)")
+                        .param(ids.toArray(Long[]::new))
+                        .query(Long.class)
+                        .single())
+                .isEqualTo(2);
+    }
+
+    @Test
+    void aWriteAfterADeleteContinuesTheKeysHistory() {
+        String key = key("deleted");
+        transaction.commit(List.of(unit(null, Command.write(key, "a"))), SLOT);
+        transaction.commit(List.of(unit(null, Command.delete(key))), SLOT);
+
+        var write = unit(null, Command.write(key, "b"));
+        var outcomes = transaction.commit(List.of(write), SLOT);
+
+        assertThat(((Outcome.Applied) outcomes.get(write)).commands())
+                .extracting(StoredCommand::version, StoredCommand::writeCount)
+                .containsExactly(tuple(3L, 2L));
+        assertThat(state(key)).isEqualTo(new KeyState(key, 3, 2, false));
+    }
+
+    /** Keys the read model holds at a version this database never reached (restored from a backup). */
+    @Test
+    void writesToKeysAheadInTheReadModelGoAboveTheirVersion() {
+        String existing = key("ahead-existing");
+        String fresh = key("ahead-new");
+        transaction.commit(List.of(unit(null, Command.write(existing, "a"))), SLOT);
+        jdbc.sql("""
+                        insert into divergences (key, kind, write_version, read_version)
+                        values (?, 'ahead', 1, 7), (?, 'ahead', null, 4)
+                        """).params(existing, fresh).update();
+        var write = unit(null, Command.write(existing, "b"), Command.write(fresh, "x"), Command.write(existing, "c"));
+
+        var outcomes = transaction.commit(List.of(write), SLOT);
+
+        assertThat(((Outcome.Applied) outcomes.get(write)).commands())
+                .extracting(StoredCommand::version, StoredCommand::writeCount)
+                .containsExactly(tuple(8L, 2L), tuple(5L, 1L), tuple(9L, 3L));
+        assertThat(state(existing)).isEqualTo(new KeyState(existing, 9, 3, false));
+        assertThat(state(fresh)).isEqualTo(new KeyState(fresh, 5, 1, false));
     }
 
     @Test
@@ -222,6 +306,59 @@ class GroupTransactionIT {
             assertThat(outboxTraceparent(id)).isEqualTo(traceparent);
         }
         assertThat(outboxTraceparent(untracedId)).isNull();
+    }
+
+    @Test
+    void commitsItsOwnTransactionButNeverACallersOne() {
+        String own = key("own-transaction");
+        String callers = key("callers-transaction");
+
+        // Its own transaction: committed with its last statement, visible to every other connection at once.
+        transaction.commit(List.of(unit(null, Command.write(own, "v"))), SLOT);
+        assertThat(count("select count(*) from commands where key = ?", own)).isOne();
+        // Inside a caller's transaction, the caller decides: here it rolls back, and nothing of the group stays.
+        transactions.executeWithoutResult(status -> {
+            transaction.commit(List.of(unit(null, Command.write(callers, "v"))), SLOT);
+            status.setRollbackOnly();
+        });
+
+        assertThat(count("select count(*) from commands where key = ?", callers))
+                .isZero();
+        assertThat(count("select count(*) from key_state where key = ?", callers))
+                .isZero();
+    }
+
+    /**
+     * A key created by a transaction that did not take the key-creation lock (another instance of an older version)
+     * while the group, which found the key missing, was storing it: the group fails on the key's row, is retried, and
+     * continues the other's history.
+     */
+    @Test
+    void aKeyAnotherTransactionCreatedMeanwhileFailsTheGroupForARetry() throws Exception {
+        String key = key("raced");
+        java.util.concurrent.CompletableFuture<Map<PendingUnit, Outcome>> group;
+        var unit = unit(null, Command.write(key, "ours"));
+        try (Connection other = dataSource.getConnection()) {
+            other.setAutoCommit(false);
+            try (var statement = other.createStatement()) {
+                statement.execute("insert into key_state (key, version, write_count, deleted, updated_at)"
+                        + " values ('" + key + "', 5, 5, false, now())");
+            }
+            group = java.util.concurrent.CompletableFuture.supplyAsync(() -> transaction.commit(List.of(unit), SLOT));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> count(
+                                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
+                                            + " and query like ?",
+                                    "%insert into key_state%")
+                            > 0);
+            other.commit();
+        }
+
+        var applied = (Outcome.Applied)
+                group.get(10, java.util.concurrent.TimeUnit.SECONDS).get(unit);
+        assertThat(applied.commands().getFirst().version()).isEqualTo(6);
+        assertThat(state(key)).isEqualTo(new KeyState(key, 6, 6, false));
+        assertThat(count("select count(*) from commands where key = ?", key)).isOne();
     }
 
     private @Nullable String outboxTraceparent(long commandId) {
