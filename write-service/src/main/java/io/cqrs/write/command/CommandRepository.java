@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.jdbc.core.RowCallbackHandler;
 import org.springframework.jdbc.core.namedparam.NamedParameterJdbcOperations;
@@ -48,6 +49,7 @@ class CommandRepository {
      * then they are locked like any existing key. Without it, groups that create the same new keys at the same time
      * (a bulk load of fresh keys through several committers or instances) collide on {@code commands(key, version)}
      * or wait for each other's inserts, again at every retry. Only groups with new keys take it, one after the other.
+     * (Groups of writes only do not lock first: {@link #storeWrites} creates their keys with ON CONFLICT DO UPDATE.)
      */
     LockedStates lockStates(Collection<String> keys) {
         var locked = lockExisting(keys, true);
@@ -216,6 +218,92 @@ class CommandRepository {
             stored.add(new StoredCommand(id, c.command(), c.version(), c.writeCount(), createdAt[0], null));
         }
         return stored;
+    }
+
+    // A group of writes only, numbered by the database as it moves the key states on: one statement in all, where a
+    // group that may hold a delete locks the states first and is numbered by GroupPlan (a delete of a key without a
+    // live record writes nothing, which only the locked state tells). Each key's state moves on by its number of writes
+    // in the group, above the key's floor where the read model is ahead (the rule of KeyState.after): a new key is
+    // inserted, an existing one updated, atomically either way (ON CONFLICT DO UPDATE waits for a concurrent creator
+    // and updates what it committed). Rows are taken in key order, as the lock takes them, so such groups never
+    // deadlock; a group of the other kind creates its new keys after locking the existing ones, so it can deadlock with
+    // one of these over a key both create at the same moment, and PostgreSQL then fails one of them, which is retried.
+    // The n writes of a key in the group get versions base + 1 .. base + n in arrival order, base being the version
+    // the update moved on from.
+    private static final String STORE_WRITES = """
+            with input as (
+                     select * from unnest(:keys::text[], :values::text[], :idempotencyKeys::text[])
+                                   with ordinality as i(key, value, idempotency_key, ord)),
+                 per_key as (
+                     select key, count(*) as n from input group by key),
+                 moved as (
+                     insert into key_state as s (key, version, write_count, deleted, updated_at)
+                     select p.key, coalesce(d.read_version, 0) + p.n, p.n, false, now()
+                     from per_key p left join divergences d on d.key = p.key and d.kind = 'ahead'
+                     order by p.key
+                     on conflict (key) do update
+                     set version = greatest(s.version, excluded.version - excluded.write_count) + excluded.write_count,
+                         write_count = s.write_count + excluded.write_count, deleted = false, updated_at = now()
+                     returning s.key, s.version, s.write_count),
+                 numbered as (
+                     select i.ord, i.key, i.value, i.idempotency_key,
+                            m.version - p.n + row_number() over w as version,
+                            m.write_count - p.n + row_number() over w as write_count
+                     from input i join per_key p on p.key = i.key join moved m on m.key = i.key
+                     window w as (partition by i.key order by i.ord)),
+                 stored as (
+                     insert into commands (key, version, op, value, write_count, idempotency_key)
+                     select key, version, 'write', value, write_count, idempotency_key from numbered order by ord
+                     returning id, key, version, created_at),
+                 queued as (
+                     insert into outbox (command_id, next_attempt_at)
+                     select id, now() + :outboxDelay::interval from stored),
+                 totals as (
+                     update write_totals set commands = commands + :commands, writes = writes + :commands
+                     where slot = :totalsSlot)
+            select n.ord, s.id, s.version, n.write_count, s.created_at
+            from stored s join numbered n on n.key = s.key and n.version = s.version
+            """;
+
+    /**
+     * Stores a group of writes with their outbox rows, key states and totals, numbering them as it goes; returns them
+     * with their ids, versions and write counts and the transaction's timestamp, in the given order.
+     *
+     * @param idempotencyKeys per command, the Idempotency-Key of the request that sent it, or null
+     * @param commit whether the statement commits the transaction, as for {@link #store}
+     */
+    List<StoredCommand> storeWrites(
+            List<Command> commands,
+            List<@Nullable String> idempotencyKeys,
+            int totalsSlot,
+            Duration outboxDelay,
+            boolean commit) {
+        int n = commands.size();
+        var keys = new String[n];
+        var values = new String[n];
+        for (int i = 0; i < n; i++) {
+            keys[i] = commands.get(i).key();
+            values[i] = commands.get(i).value();
+        }
+        Map<String, Object> parameters = HashMap.newHashMap(6);
+        parameters.put("keys", keys);
+        parameters.put("values", values);
+        parameters.put("idempotencyKeys", idempotencyKeys.toArray(String[]::new));
+        parameters.put("outboxDelay", interval(outboxDelay));
+        parameters.put("commands", (long) n);
+        parameters.put("totalsSlot", totalsSlot);
+        var stored = new StoredCommand[n];
+        execute(STORE_WRITES, parameters, commit, rs -> {
+            int i = rs.getInt("ord") - 1;
+            stored[i] = new StoredCommand(
+                    rs.getLong("id"),
+                    commands.get(i),
+                    rs.getLong("version"),
+                    rs.getLong("write_count"),
+                    rs.getTimestamp("created_at").toInstant(),
+                    null);
+        });
+        return Arrays.asList(stored);
     }
 
     // With the commit: PgJDBC sends both in one round trip and, finding no transaction open afterwards, sends nothing

@@ -13,6 +13,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.ConcurrencyFailureException;
@@ -21,9 +22,11 @@ import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * One group commit's transaction: claim the group's Idempotency-Keys, lock the states of its keys, number its commands
- * ({@link GroupPlan}), store the commands with their outbox rows, key states and totals, and complete or release the
- * claims, all or nothing. Every unit of the group ends with an {@link Outcome}.
+ * One group commit's transaction: claim the group's Idempotency-Keys, number its commands, store them with their outbox
+ * rows, key states and totals, and complete or release the claims, all or nothing. A group of untraced writes (the
+ * rule) is numbered by the statement that stores it; any other locks the states of its keys first and is numbered by
+ * {@link GroupPlan}, which refuses a delete of a key without a live record. Every unit of the group ends with an
+ * {@link Outcome}.
  */
 @Component
 class GroupTransaction {
@@ -79,39 +82,89 @@ class GroupTransaction {
         // Identity: units are records holding whole command lists, too costly to hash by value.
         Map<PendingUnit, Outcome> outcomes = new IdentityHashMap<>();
         var units = claimIdempotencyKeys(group, outcomes);
+        // The store commits the transaction when it is the last statement: the group's own transaction, and no claim
+        // to complete or release after it.
+        boolean last = ownTransaction && units.stream().allMatch(unit -> unit.claim() == null);
+        var stored = units.stream().allMatch(GroupTransaction::plainWrites)
+                ? storeWrites(units, totalsSlot, last)
+                : storePlanned(units, totalsSlot, last);
+        int size = 0;
+        for (var unit : stored) {
+            IdempotencyClaim claim = unit.unit().claim();
+            if (unit.nothingToDelete() != null) {
+                outcomes.put(unit.unit(), new Outcome.NothingToDelete(unit.nothingToDelete()));
+                if (claim != null) {
+                    commands.releaseIdempotencyKey(claim.key());
+                }
+            } else {
+                outcomes.put(unit.unit(), new Outcome.Applied(unit.commands()));
+                if (claim != null) {
+                    commands.completeIdempotencyKey(
+                            claim.key(),
+                            unit.commands().stream()
+                                    .mapToLong(StoredCommand::id)
+                                    .toArray());
+                }
+            }
+            size += unit.commands().size();
+        }
+        groupSizes.record(size);
+        return outcomes;
+    }
+
+    /** One unit of a stored group: its commands as stored, or the key it could not delete (then none). */
+    private record StoredUnit(
+            PendingUnit unit,
+            List<StoredCommand> commands,
+            @Nullable String nothingToDelete) {}
+
+    // Writes only, untraced (the rule): the database numbers them as it moves the key states on, in one statement.
+    private static boolean plainWrites(PendingUnit unit) {
+        return unit.traceparent() == null
+                && unit.commands().stream().allMatch(command -> command.op() == Command.Op.WRITE);
+    }
+
+    private List<StoredUnit> storeWrites(List<PendingUnit> units, int totalsSlot, boolean commit) {
+        var all = new ArrayList<Command>();
+        var idempotencyKeys = new ArrayList<@Nullable String>();
+        for (PendingUnit unit : units) {
+            all.addAll(unit.commands());
+            String idempotencyKey = unit.claim() == null ? null : unit.claim().key();
+            unit.commands().forEach(command -> idempotencyKeys.add(idempotencyKey));
+        }
+        var stored = all.isEmpty()
+                ? List.<StoredCommand>of()
+                : commands.storeWrites(all, idempotencyKeys, totalsSlot, outbox.sweepDelay(), commit);
+        var result = new ArrayList<StoredUnit>(units.size());
+        int next = 0;
+        for (PendingUnit unit : units) {
+            int size = unit.commands().size();
+            result.add(new StoredUnit(unit, List.copyOf(stored.subList(next, next + size)), null));
+            next += size;
+        }
+        return result;
+    }
+
+    // Anything else: the key states locked first, the commands numbered against them (GroupPlan), then stored.
+    private List<StoredUnit> storePlanned(List<PendingUnit> units, int totalsSlot, boolean commit) {
         var keys = new LinkedHashSet<String>();
         units.forEach(unit -> unit.commands().forEach(c -> keys.add(c.key())));
         var locked = commands.lockStates(keys);
         var plan = GroupPlan.of(units, locked.states(), locked.floors());
         var numbered = plan.commands();
-        // The outbox rows are left to the publisher for the sweeper's delay before the sweeper may take them. The store
-        // commits the transaction when it is the last statement: the group's own transaction, and no claim to complete
-        // or release after it.
-        boolean last = ownTransaction && units.stream().allMatch(unit -> unit.claim() == null);
+        // The outbox rows are left to the publisher for the sweeper's delay before the sweeper may take them.
         List<StoredCommand> stored = numbered.isEmpty()
                 ? List.of()
-                : commands.store(numbered, plan.newKeys(), plan.changedKeys(), totalsSlot, outbox.sweepDelay(), last);
+                : commands.store(numbered, plan.newKeys(), plan.changedKeys(), totalsSlot, outbox.sweepDelay(), commit);
+        var result = new ArrayList<StoredUnit>(units.size());
         int next = 0;
         for (var step : plan.steps()) {
-            var unitCommands = stored.subList(next, next + step.commands().size());
-            next += step.commands().size();
-            IdempotencyClaim claim = step.unit().claim();
-            if (step.nothingToDelete() != null) {
-                outcomes.put(step.unit(), new Outcome.NothingToDelete(step.nothingToDelete()));
-                if (claim != null) {
-                    commands.releaseIdempotencyKey(claim.key());
-                }
-            } else {
-                outcomes.put(step.unit(), new Outcome.Applied(List.copyOf(unitCommands)));
-                if (claim != null) {
-                    commands.completeIdempotencyKey(
-                            claim.key(),
-                            unitCommands.stream().mapToLong(StoredCommand::id).toArray());
-                }
-            }
+            int size = step.commands().size();
+            result.add(new StoredUnit(
+                    step.unit(), List.copyOf(stored.subList(next, next + size)), step.nothingToDelete()));
+            next += size;
         }
-        groupSizes.record(stored.size());
-        return outcomes;
+        return result;
     }
 
     // The first unit of the group with a given Idempotency-Key claims it; the others, and those whose key another

@@ -240,7 +240,8 @@ class GroupTransactionIT {
     /**
      * Groups that create the same new keys at the same time, as a bulk load of fresh keys through several committers
      * does: each group must commit (no retry budget runs out) and every key ends with one command per write. Before
-     * new keys were created under a lock, the groups collided on {@code commands(key, version)} again at each retry.
+     * new keys were created under a lock, the groups collided on {@code commands(key, version)} again at each retry;
+     * groups of writes now create them with ON CONFLICT DO UPDATE, which waits for a concurrent creator instead.
      */
     @Test
     void concurrentGroupsCreatingTheSameNewKeysAllCommit() throws Exception {
