@@ -330,15 +330,26 @@ class GroupTransactionIT {
     }
 
     /**
-     * A key created by a transaction that did not take the key-creation lock (another instance of an older version)
-     * while the group, which found the key missing, was storing it: the group fails on the key's row, is retried, and
-     * continues the other's history.
+     * A key created by another transaction (another instance, of an older version) while the group, which found the key
+     * missing, is storing it: a group of writes waits for the other's row and moves it on.
      */
     @Test
-    void aKeyAnotherTransactionCreatedMeanwhileFailsTheGroupForARetry() throws Exception {
-        String key = key("raced");
+    void aGroupOfWritesContinuesAKeyAnotherTransactionCreatedMeanwhile() throws Exception {
+        String key = key("raced-write");
+        assertContinuesAKeyCreatedMeanwhile(key, unit(null, Command.write(key, "ours")));
+    }
+
+    /** The same for a group numbered after locking (here a traced request): it fails on the key's row, and is retried. */
+    @Test
+    void aLockedGroupIsRetriedWhenAnotherTransactionCreatedItsNewKeyMeanwhile() throws Exception {
+        String key = key("raced-traced");
+        var traced = new PendingUnit(
+                List.of(Command.write(key, "ours")), null, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        assertContinuesAKeyCreatedMeanwhile(key, traced);
+    }
+
+    private void assertContinuesAKeyCreatedMeanwhile(String key, PendingUnit unit) throws Exception {
         java.util.concurrent.CompletableFuture<Map<PendingUnit, Outcome>> group;
-        var unit = unit(null, Command.write(key, "ours"));
         try (Connection other = dataSource.getConnection()) {
             other.setAutoCommit(false);
             try (var statement = other.createStatement()) {
