@@ -28,7 +28,8 @@ record KeyComparison(List<Divergence> divergences, Set<String> inFlight) {
     /**
      * @param model the read model's rows, by key
      * @param truth the write database's rows
-     * @param unsettled keys the write database changed within the projection lag plus the settle margin
+     * @param unsettled keys whose latest command may still be on its way to the read model: changed, or published,
+     *     within the projection lag plus the settle margin (only those among the differing keys matter)
      */
     static KeyComparison of(Map<String, KeyRow> model, List<KeyRow> truth, Set<String> unsettled) {
         var divergences = new ArrayList<Divergence>();
@@ -51,6 +52,21 @@ record KeyComparison(List<Divergence> divergences, Set<String> inFlight) {
             divergences.add(new Divergence(stray.key(), Kind.AHEAD, null, stray.version()));
         }
         return new KeyComparison(divergences, inFlight);
+    }
+
+    /**
+     * The rows of {@code truth} the read model does not match and that could be on their way to it (missing, behind or
+     * different; a key ahead is never in flight): those whose settling {@link #of} needs to know.
+     */
+    static List<KeyRow> differing(Map<String, KeyRow> model, List<KeyRow> truth) {
+        var differing = new ArrayList<KeyRow>();
+        for (KeyRow expected : truth) {
+            Kind kind = kind(expected, model.get(expected.key()));
+            if (kind != null && kind != Kind.AHEAD) {
+                differing.add(expected);
+            }
+        }
+        return differing;
     }
 
     /** The keys that compared equal, out of {@code keys}: those no longer diverged. */

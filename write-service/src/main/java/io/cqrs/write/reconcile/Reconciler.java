@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -180,8 +181,9 @@ class Reconciler implements SchedulingConfigurer {
         Duration settle = settle();
         // The read model first: see KeyComparison.
         Map<String, KeyRow> actual = model.rows(after, upTo);
-        var expected = truth.rows(after, upTo, inFlightWindow(settle));
-        var comparison = KeyComparison.of(actual, expected.rows(), expected.unsettled());
+        Duration window = inFlightWindow(settle);
+        var expected = truth.rows(after, upTo, window);
+        var comparison = comparison(actual, expected, window);
         keysCompared.increment(expected.rows().size());
         var fresh = truth.replaceDivergences(after, upTo, comparison.divergences(), comparison.inFlight());
         fresh.forEach(d -> found.get(d.kind()).increment());
@@ -197,6 +199,23 @@ class Reconciler implements SchedulingConfigurer {
                     comparison.inFlight().size());
         }
         return expected.rows().size();
+    }
+
+    /**
+     * Compares the write database's rows with the read model's. A key that differs is in flight, not diverged, while its
+     * latest command may still be on its way: changed within {@code window}, or its event not yet on the stream or put
+     * there within {@code window} (a repair travels that way too). The outbox is asked about the keys that differ and
+     * changed earlier only: under load every range has keys in flight, and asking for all of them cost more than the
+     * range itself.
+     */
+    private KeyComparison comparison(
+            Map<String, KeyRow> actual, ReconciliationRepository.Rows expected, Duration window) {
+        var unsettled = new HashSet<>(expected.changedRecently());
+        var earlier = KeyComparison.differing(actual, expected.rows()).stream()
+                .filter(row -> !unsettled.contains(row.key()))
+                .toList();
+        unsettled.addAll(truth.onTheirWay(earlier, window));
+        return KeyComparison.of(actual, expected.rows(), unsettled);
     }
 
     /** Compares the known divergences again, forgets those that converged, and reports what is left. */
@@ -223,8 +242,9 @@ class Reconciler implements SchedulingConfigurer {
         }
         Duration settle = settle();
         Map<String, KeyRow> actual = model.rows(keys);
-        var expected = truth.rows(keys, inFlightWindow(settle));
-        var comparison = KeyComparison.of(actual, expected.rows(), expected.unsettled());
+        Duration window = inFlightWindow(settle);
+        var expected = truth.rows(keys, window);
+        var comparison = comparison(actual, expected, window);
         Set<String> converged = comparison.converged(Set.copyOf(keys));
         truth.forget(converged);
         truth.record(comparison.divergences());

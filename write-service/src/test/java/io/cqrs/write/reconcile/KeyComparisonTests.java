@@ -15,6 +15,26 @@ class KeyComparisonTests {
     }
 
     @Test
+    void namesTheRowsThatDifferAndCouldBeOnTheirWay() {
+        var model = Map.of(
+                "equal", row("equal", 2, 2, false),
+                "behind", row("behind", 1, 1, false),
+                "differs", row("differs", 2, 2, true),
+                "ahead", row("ahead", 5, 5, false),
+                "stray", row("stray", 1, 1, false));
+        var truth = List.of(
+                row("equal", 2, 2, false),
+                row("behind", 2, 2, false),
+                row("differs", 2, 2, false),
+                row("ahead", 3, 3, false),
+                row("missing", 1, 1, false));
+
+        assertThat(KeyComparison.differing(model, truth))
+                .containsExactlyInAnyOrder(
+                        row("behind", 2, 2, false), row("differs", 2, 2, false), row("missing", 1, 1, false));
+    }
+
+    @Test
     void findsEachKindOfDivergence() {
         var model = Map.of(
                 "equal", row("equal", 2, 2, false),
