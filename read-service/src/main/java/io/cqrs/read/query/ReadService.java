@@ -70,6 +70,14 @@ class ReadService {
         if (cache.get(key) instanceof NearCache.Hit<StoredRecord> hit) {
             return new Found(hit.value(), false, 0);
         }
+        return loaded(key);
+    }
+
+    /**
+     * The record as the database holds it now (never what the cache holds), read through the cache, which keeps it
+     * unless a newer version was notified meanwhile; its read count fresh at the epoch taken before the read.
+     */
+    private Found loaded(String key) {
         long epoch = counter.epoch();
         return new Found(cache.load(key, () -> records.find(key).orElse(null)), true, epoch);
     }
@@ -108,8 +116,10 @@ class ReadService {
         while (true) {
             // Register first, then look: a notification arriving in between still wakes us.
             try (var waiter = waiters.register(key, minVersion)) {
-                // The first look may be the cache; once woken or timed out, the database, whatever the cache holds.
-                Found found = first ? lookup(key) : fromDatabase(key);
+                // The first look may be the cache; once woken or timed out, the database, whatever the cache holds,
+                // read through the cache: the next read-your-writes read of the key then finds this version there and
+                // waits without asking the database first (a waiting read took two queries, now one).
+                Found found = first ? lookup(key) : loaded(key);
                 first = false;
                 StoredRecord current = found.record();
                 if (versionOf(current) >= minVersion) {

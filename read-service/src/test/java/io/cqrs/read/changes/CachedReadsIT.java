@@ -8,7 +8,9 @@ import io.cqrs.read.ReadHttp;
 import io.cqrs.read.ReadServiceTest;
 import io.cqrs.read.cache.NearCache;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -62,6 +64,30 @@ class CachedReadsIT {
 
         projector.announce(key, 2);
         await().atMost(PATIENCE).until(() -> valueOf(key).equals("v2"));
+    }
+
+    /**
+     * A read that waited for its version reads the database once woken, and the cache keeps what it read: the next
+     * read-your-writes read of the key finds the version before it there and waits without a query of its own.
+     */
+    @Test
+    void keepsWhatAWaitingReadFoundForTheNextRead() {
+        String key = "cached-waited-" + System.nanoTime();
+        projector.write(key, "v1", 1);
+        assertThat(valueOf(key)).isEqualTo("v1");
+        double waitingBefore = meters.get("cqrs.read.waiters").gauge().value();
+        CompletableFuture<HttpResponse<String>> waited =
+                CompletableFuture.supplyAsync(() -> http.read(key, "min_version=2&wait_ms=10000"));
+        await().atMost(PATIENCE)
+                .until(() -> meters.get("cqrs.read.waiters").gauge().value() > waitingBefore);
+
+        projector.write(key, "v2", 2);
+        HttpResponse<String> response = waited.join();
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        assertThat(ReadHttp.json(response).read("$.value", String.class)).isEqualTo("v2");
+
+        projector.writeUnannounced(key, "v3", 3);
+        assertThat(valueOf(key)).as("served from the cache").isEqualTo("v2");
     }
 
     @Test
