@@ -2,6 +2,7 @@ import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
+import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -39,7 +40,9 @@ import java.util.stream.Collectors;
  *       {@code min_version} returns that version: commit to visible, as a client sees it. Given the services'
  *       management URLs ({@code --write-management}, {@code --projector-management}, {@code --read-management}), it
  *       also reports each stage of that way as the services time it ({@code cqrs_stage_seconds}, scraped before and
- *       after the window).
+ *       after the window). Given {@code --cpu-snapshots PREFIX}, it also takes {@code bench/cpu.py snapshot} into
+ *       {@code PREFIX.cpu0} and {@code PREFIX.cpu1} right before and after the measured window (run from the
+ *       repository's root), so that the CPU each component spent per write at that rate can be told.
  * </ul>
  *
  * Each prints one JSON object on its last line.
@@ -183,7 +186,9 @@ public class Bench {
         if (warmupSeconds > 0) {
             pace(ticks, connections, rate, warmupSeconds, new Window());
         }
+        String cpuSnapshots = o.get("cpu-snapshots");
         var stagesBefore = stageBuckets(managements);
+        cpuSnapshot(cpuSnapshots, ".cpu0");
         var window = new Window();
         long start = System.nanoTime();
         pace(ticks, connections, rate, seconds, window);
@@ -194,6 +199,7 @@ public class Bench {
             worker.join();
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
+        cpuSnapshot(cpuSnapshots, ".cpu1");
         var stages = stages(stagesBefore, stageBuckets(managements));
         var w = sorted(window.writeLatencies);
         var v = sorted(window.visibleLatencies);
@@ -207,6 +213,20 @@ public class Bench {
                         .map(e -> "\"" + e.getKey().replace("\"", "'") + "\":" + e.getValue())
                         .collect(Collectors.joining(",")),
                 managements.isEmpty() ? "" : ",\"stages\":{" + stages + "}");
+    }
+
+    /** {@code bench/cpu.py snapshot} into {@code prefix + suffix}; nothing without a prefix. */
+    private static void cpuSnapshot(String prefix, String suffix) throws Exception {
+        if (prefix == null) {
+            return;
+        }
+        var snapshot = new ProcessBuilder("python3", "bench/cpu.py", "snapshot")
+                .redirectOutput(new File(prefix + suffix))
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        if (snapshot.waitFor() != 0) {
+            throw new IllegalStateException("bench/cpu.py snapshot failed with exit code " + snapshot.exitValue());
+        }
     }
 
     /** What one window of the probe measured. */

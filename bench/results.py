@@ -13,7 +13,9 @@
     bench/results.py summary <measurement>         prints a wrk measurement in one line, for the log
     bench/results.py write --measurements DIR --out FILE --table FILE --timestamp ... (see --help)
                                                    writes the run's result file from the measurements run.sh left in
-                                                   DIR (one JSON file each, see MEASUREMENTS) and the figures given as
+                                                   DIR (one JSON file each, see MEASUREMENTS, and the CPU of the 500
+                                                   writes/s probe's window in probe-low.cpu if the run took it) and the
+                                                   figures given as
                                                    options, appends its row to the table (bench/RESULTS.md) and
                                                    prints the result as one line of JSON
 
@@ -172,6 +174,13 @@ def result(m, a):
     if "stages" in probe_low:
         r["stages"] = probe.get("stages", {})
         r["stages_at_500"] = probe_low["stages"]
+    # CPU per write and its read-your-writes read at 500 writes/s, by component: at that rate nothing is batched, and
+    # the stages above queue for the two cores this takes.
+    if "cpu" in probe_low and probe_low["writes"]:
+        spent = {k: round(v * 1e6 / probe_low["writes"]) for k, v in probe_low["cpu"].items() if k != "wall"}
+        r["probe_at_500_writes"] = probe_low["writes"]
+        r["cpu_us_per_write_at_500"] = spent
+        r["stack_cpu_us_per_write_at_500"] = sum(spent.get(c, 0) for c in STACK)
     r["write_vs_trivial"] = round(r["write_rps"] / r["ceiling_trivial_write_rps"], 3)
     r["write_vs_pg_insert"] = round(r["write_rps"] / r["ceiling_pg_insert_tps"], 3) if r["ceiling_pg_insert_tps"] else None
     r["read_vs_trivial"] = round(r["read_rps"] / r["ceiling_trivial_read_rps"], 3)
@@ -380,6 +389,11 @@ def main(argv):
     for name in MEASUREMENTS:
         with open(os.path.join(a.measurements, name + ".json")) as f:
             measurements[name] = json.load(f)
+    # The CPU the components spent during the 500 writes/s probe's window (bench/cpu.py diff; runs before it have none).
+    probe_low_cpu = os.path.join(a.measurements, "probe-low.cpu")
+    if os.path.exists(probe_low_cpu):
+        with open(probe_low_cpu) as f:
+            measurements["probe-low"]["cpu"] = json.load(f)
     r = result(measurements, a)
     with open(a.out, "w") as f:
         f.write(json.dumps(r, indent=2) + "\n")

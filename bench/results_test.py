@@ -127,6 +127,13 @@ def taken_apart(run, directory):
         measurements["probe"]["stages"] = run["stages"]
         measurements["probe-low"]["stages"] = run["stages_at_500"]
     write_measurements(measurements, directory)
+    if "cpu_us_per_write_at_500" in run:
+        writes = run["probe_at_500_writes"]
+        measurements["probe-low"]["writes"] = writes
+        write_measurements({"probe-low": measurements["probe-low"]}, directory)
+        with open(os.path.join(directory, "probe-low.cpu"), "w") as f:
+            spent = {k: v * writes / 1e6 for k, v in run["cpu_us_per_write_at_500"].items()}
+            f.write(json.dumps({**spent, "wall": 20.0}) + "\n")
     baseline = run["baseline_cpu_us_per_write"]
     return [
         "--timestamp", run["timestamp"], "--quick", str(run["quick"]).lower(), "--duration", str(run["duration_s"]),
@@ -178,6 +185,24 @@ class ResultsTest(unittest.TestCase):
                 written, printed = self.write(taken_apart(run, self.directory))
                 self.assertEqual(written, text)
                 self.assertEqual(printed, run)
+
+    def test_gives_the_cpu_per_write_at_500_writes_per_second_by_component(self):
+        write_measurements({**EXAMPLE, "probe-low": {**EXAMPLE["probe-low"], "writes": 10000}}, self.directory)
+        with open(os.path.join(self.directory, "probe-low.cpu"), "w") as f:
+            f.write(json.dumps({"write-service": 6.5, "projector-service": 4.0, "read-service": 5.5, "naive-write": 0.0,
+                                "postgres": 12.0, "redis": 1.25, "other": 6.0, "busy": 35.25, "wall": 20.0}) + "\n")
+
+        _, r = self.write(EXAMPLE_OPTIONS)
+
+        self.assertEqual(r["probe_at_500_writes"], 10000)
+        self.assertEqual(r["cpu_us_per_write_at_500"]["write-service"], 650)
+        self.assertEqual(r["cpu_us_per_write_at_500"]["busy"], 3525)
+        self.assertEqual(r["stack_cpu_us_per_write_at_500"], 650 + 400 + 550 + 1200 + 125)
+
+    def test_has_no_cpu_at_500_writes_per_second_when_the_run_did_not_measure_it(self):
+        _, r = self.example()
+
+        self.assertNotIn("cpu_us_per_write_at_500", r)
 
     def test_sets_the_peer_beside_the_writes(self):
         _, run = self.example()

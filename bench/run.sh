@@ -295,8 +295,10 @@ STAGES=(--write-management "$WRITE_MANAGEMENT" --projector-management "$PROJECTO
 bench probe --write "$WRITE" --read "$READ" --rate 2000 --seconds "$PROBE_SECONDS" --warmup-seconds "$PROBE_WARM" \
   "${STAGES[@]}" >"$WORK/probe.json"
 log "commit to visible: 500 writes/s for ${PROBE_SECONDS}s (below saturation)"
+# At this rate also the CPU per write (and its read) by component: what the stages' times queue for on two cores.
 bench probe --write "$WRITE" --read "$READ" --rate 500 --seconds "$PROBE_SECONDS" --warmup-seconds "$PROBE_WARM" \
-  "${STAGES[@]}" >"$WORK/probe-low.json"
+  "${STAGES[@]}" --cpu-snapshots "$WORK/probe-low" >"$WORK/probe-low.json"
+python3 bench/cpu.py diff "$WORK/probe-low.cpu0" "$WORK/probe-low.cpu1" >"$WORK/probe-low.cpu"
 
 log "catch-up: projectors paused, loading $CATCHUP_EVENTS events"
 bench caught-up --read "$READ" >/dev/null
