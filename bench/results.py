@@ -15,9 +15,8 @@
                                                    writes the run's result file from the measurements run.sh left in
                                                    DIR (one JSON file each, see MEASUREMENTS, and the CPU of the 500
                                                    writes/s probe's window in probe-low.cpu if the run took it) and the
-                                                   figures given as
-                                                   options, appends its row to the table (bench/RESULTS.md) and
-                                                   prints the result as one line of JSON
+                                                   figures given as options, appends its row to the table
+                                                   (bench/RESULTS.md) and prints the result as one line of JSON
 
 run.sh hands every value over as a file or an argument, never as source code.
 """
