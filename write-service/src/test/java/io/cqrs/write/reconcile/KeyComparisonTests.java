@@ -14,42 +14,30 @@ class KeyComparisonTests {
         return new KeyRow(key, version, writeCount, deleted);
     }
 
+    // One key of each kind, and one only in the read model.
+    private static final Map<String, KeyRow> MODEL = Map.of(
+            "equal", row("equal", 2, 2, false),
+            "behind", row("behind", 1, 1, false),
+            "differs", row("differs", 2, 2, true),
+            "ahead", row("ahead", 5, 5, false),
+            "stray", row("stray", 1, 1, false));
+    private static final List<KeyRow> TRUTH = List.of(
+            row("equal", 2, 2, false),
+            row("behind", 2, 2, false),
+            row("differs", 2, 2, false),
+            row("ahead", 3, 3, false),
+            row("missing", 1, 1, false));
+
     @Test
     void namesTheRowsThatDifferAndCouldBeOnTheirWay() {
-        var model = Map.of(
-                "equal", row("equal", 2, 2, false),
-                "behind", row("behind", 1, 1, false),
-                "differs", row("differs", 2, 2, true),
-                "ahead", row("ahead", 5, 5, false),
-                "stray", row("stray", 1, 1, false));
-        var truth = List.of(
-                row("equal", 2, 2, false),
-                row("behind", 2, 2, false),
-                row("differs", 2, 2, false),
-                row("ahead", 3, 3, false),
-                row("missing", 1, 1, false));
-
-        assertThat(KeyComparison.differing(model, truth))
+        assertThat(KeyComparison.differing(MODEL, TRUTH))
                 .containsExactlyInAnyOrder(
                         row("behind", 2, 2, false), row("differs", 2, 2, false), row("missing", 1, 1, false));
     }
 
     @Test
     void findsEachKindOfDivergence() {
-        var model = Map.of(
-                "equal", row("equal", 2, 2, false),
-                "behind", row("behind", 1, 1, false),
-                "differs", row("differs", 2, 2, true),
-                "ahead", row("ahead", 5, 5, false),
-                "stray", row("stray", 1, 1, false));
-        var truth = List.of(
-                row("equal", 2, 2, false),
-                row("behind", 2, 2, false),
-                row("differs", 2, 2, false),
-                row("ahead", 3, 3, false),
-                row("missing", 1, 1, false));
-
-        var comparison = KeyComparison.of(model, truth, Set.of());
+        var comparison = KeyComparison.of(MODEL, TRUTH, Set.of());
 
         assertThat(comparison.divergences())
                 .containsExactlyInAnyOrder(
